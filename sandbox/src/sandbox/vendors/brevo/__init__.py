@@ -103,6 +103,11 @@ class Brevo(Vendor):
             "lists": list(s.lists.values()),
             "folders": list(s.folders.values()),
             "attributes": list(s.attributes.values()),
+            "events": s.events,
+            "categories": list(s.categories.values()),
+            "products": list(s.products.values()),
+            "orders": list(s.orders.values()),
+            "processes": list(s.processes.values()),
             **s.extra,
         }
 

@@ -92,7 +92,15 @@ class Store:
         self.folder_ids = itertools.count(1)
         self.attributes: dict[str, dict[str, Any]] = {
             name: {"name": name, "category": cat, "type": typ} for cat, name, typ in DEFAULT_ATTRIBUTES}
-        # Everything else written (events, processes, ecommerce objects, ...): name → list/dict.
+        # Objects stored in the shape Brevo's GET endpoints return them (camelCase, server
+        # timestamps set on write). write.py fills them, read.py lists them.
+        self.events: list[dict[str, Any]] = []  # custom events (POST /events, /events/batch)
+        self.categories: dict[str, dict[str, Any]] = {}  # by category id
+        self.products: dict[str, dict[str, Any]] = {}  # by product id
+        self.orders: dict[str, dict[str, Any]] = {}  # by order id
+        self.processes: dict[int, dict[str, Any]] = {}  # import/export processes by id
+        self.process_ids = itertools.count(1)
+        # Anything else a side needs to keep (webhooks, senders, campaigns written by tests...).
         self.extra: dict[str, Any] = {}
 
     # --- contacts ------------------------------------------------------------------------------
@@ -166,7 +174,8 @@ class Store:
     def dump(self) -> dict[str, Any]:
         return {"contacts": [c.dump() for c in self.contacts.values()], "lists": list(self.lists.values()),
                 "folders": list(self.folders.values()), "attributes": list(self.attributes.values()),
-                "extra": self.extra}
+                "events": self.events, "categories": self.categories, "products": self.products,
+                "orders": self.orders, "processes": list(self.processes.values()), "extra": self.extra}
 
     def load(self, state: dict[str, Any]) -> None:
         self.__init__()
@@ -175,7 +184,13 @@ class Store:
         self.lists = {lst["id"]: lst for lst in state.get("lists", [])}
         self.folders = {f["id"]: f for f in state.get("folders", [])}
         self.attributes = {a["name"]: a for a in state.get("attributes", [])} or self.attributes
+        self.events = state.get("events", [])
+        self.categories = state.get("categories", {})
+        self.products = state.get("products", {})
+        self.orders = state.get("orders", {})
+        self.processes = {p["id"]: p for p in state.get("processes", [])}
         self.extra = state.get("extra", {})
+        self.process_ids = itertools.count(max(self.processes, default=0) + 1)
         self.ids = itertools.count(max(self.contacts, default=0) + 1)
         self.list_ids = itertools.count(max(self.lists, default=0) + 1)
         self.folder_ids = itertools.count(max(self.folders, default=0) + 1)
