@@ -1,19 +1,21 @@
-"""Spec overlay for Brevo (see the package docstring for the keys)."""
+"""Brevo's overlay: the common part plus each side's, merged key by key."""
 
 from __future__ import annotations
 
 from typing import Any
 
-_ERROR = {"$ref": "urn:spec#/components/schemas/errorModel"}
+from . import brevo_common, brevo_read, brevo_write
 
-OVERLAY: dict[str, Any] = {
-    # The spec's description lists 401/403/404/405/406/422 for the whole API; few operations
-    # declare them.
-    "common_responses": dict.fromkeys(("400", "401", "402", "403", "404", "405", "406", "422", "5XX"), _ERROR),
-    # The 429 body is not documented and no errorModel code fits it (the enum predates the
-    # rate-limit docs); only the shape is checked. UNVERIFIED against the live API.
-    "status_overrides": {
-        "429": {"type": "object", "required": ["code", "message"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}}},
-    },
-}
+
+def _merge(*overlays: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for overlay in overlays:
+        for key, value in overlay.items():
+            if isinstance(value, list):
+                out.setdefault(key, []).extend(value)
+            else:
+                out.setdefault(key, {}).update(value)
+    return out
+
+
+OVERLAY = _merge(brevo_common.OVERLAY, brevo_read.OVERLAY, brevo_write.OVERLAY)

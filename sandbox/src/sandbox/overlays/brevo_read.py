@@ -1,0 +1,7 @@
+"""Spec overlay for Brevo's read endpoints (tap-brevo's side)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+OVERLAY: dict[str, Any] = {}
