@@ -8,6 +8,7 @@ reads of the same pages, as benchmarks and tests do, are cheap.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
 import threading
@@ -57,10 +58,66 @@ def rng(seed: int, kind: str, index: int) -> random.Random:
     return random.Random(int.from_bytes(digest, "big"))
 
 
-def stable_id(seed: int, kind: str, index: int, length: int = 26, alphabet: str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ") -> str:
-    """A vendor-looking opaque id (ULID-like by default), stable for (seed, kind, index)."""
-    digest = hashlib.blake2b(f"{seed}:{kind}:{index}".encode(), digest_size=32).digest()
-    n = int.from_bytes(digest, "big")
+class FastRandom:
+    """A cheap deterministic generator for hot paths: draws 32-bit slices of a BLAKE2 stream.
+
+    Seeding ``random.Random`` costs more than making a whole record, so per-object generation
+    in the sandbox uses this instead. It implements the few methods the generators need.
+    """
+
+    __slots__ = ("_digest", "_left", "_n")
+
+    def __init__(self, key: str) -> None:
+        self._digest = hashlib.blake2b(key.encode(), digest_size=64).digest()
+        self._n = int.from_bytes(self._digest, "big")
+        self._left = 16
+
+    def _draw(self) -> int:
+        if not self._left:
+            self._digest = hashlib.blake2b(self._digest, digest_size=64).digest()
+            self._n = int.from_bytes(self._digest, "big")
+            self._left = 16
+        self._left -= 1
+        v = self._n & 0xFFFFFFFF
+        self._n >>= 32
+        return v
+
+    def random(self) -> float:
+        return self._draw() / 4294967296.0
+
+    def choice(self, seq: Any) -> Any:
+        return seq[self._draw() * len(seq) >> 32]
+
+    def randrange(self, start: int, stop: int | None = None) -> int:
+        if stop is None:
+            start, stop = 0, start
+        span = stop - start
+        if span <= 1 << 32:
+            return start + (self._draw() * span >> 32)
+        return start + (((self._draw() << 32) | self._draw()) * span >> 64)
+
+    def randint(self, a: int, b: int) -> int:
+        return self.randrange(a, b + 1)
+
+    def uniform(self, a: float, b: float) -> float:
+        return a + (b - a) * self.random()
+
+    def sample(self, population: Any, k: int) -> list[Any]:
+        pool = list(population)
+        return [pool.pop(self.randrange(len(pool))) for _ in range(k)]
+
+
+def stable_id(seed: int, kind: str, index: int, length: int = 26, alphabet: str = "base32") -> str:
+    """A vendor-looking opaque id, stable for (seed, kind, index).
+
+    ``base32`` gives ULID-like upper-case ids (Klaviyo); ``hex`` gives lower-case hex (Braze).
+    """
+    digest = hashlib.blake2b(f"{seed}:{kind}:{index}".encode(), digest_size=max(20, length // 2 + 1)).digest()
+    if alphabet == "hex":
+        return digest.hex()[:length]
+    if alphabet == "base32":
+        return base64.b32encode(digest).decode()[:length]
+    n = int.from_bytes(digest, "big")  # any other alphabet: digits of the hash in that base
     chars = []
     for _ in range(length):
         n, r = divmod(n, len(alphabet))
@@ -72,7 +129,7 @@ def iso(dt: datetime, *, offset_minutes: int = 0, millis: bool = False) -> str:
     """ISO-8601 with an explicit offset (``Z`` for UTC), optionally with milliseconds."""
     if offset_minutes:
         dt = dt.astimezone(timezone(timedelta(minutes=offset_minutes)))
-    else:
+    elif dt.tzinfo is not UTC:
         dt = dt.astimezone(UTC)
     text = dt.isoformat(timespec="milliseconds" if millis else "seconds")
     return text.replace("+00:00", "Z") if not offset_minutes else text
@@ -87,7 +144,7 @@ def parse_dt(text: str) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-def spread(r: random.Random, start: datetime, end: datetime) -> datetime:
+def spread(r: random.Random | FastRandom, start: datetime, end: datetime) -> datetime:
     """A random instant in [start, end), whole seconds."""
     span = max(1, int((end - start).total_seconds()))
     return start + timedelta(seconds=r.randrange(span))
@@ -143,16 +200,16 @@ _MOBILE = {
 }
 
 
-def phone(r: random.Random, country: str) -> tuple[str, str]:
+def phone(r: random.Random | FastRandom, country: str) -> tuple[str, str]:
     """A valid mobile number as (E.164, the local format a person would type)."""
     cc, trunk, length, prefixes, groups = _MOBILE[country]
     prefix = r.choice(prefixes)
     digits = length - len(prefix)
     if country == "US":  # exchange codes cannot start with 0/1; avoid 555
-        rest = str(r.randint(201, 989)) + "".join(str(r.randrange(10)) for _ in range(4))
+        rest = str(r.randint(201, 989)) + str(r.randrange(10_000)).zfill(4)
         rest = rest.replace("555", "556", 1)
     else:
-        rest = "".join(str(r.randrange(10)) for _ in range(digits))
+        rest = str(r.randrange(10**digits)).zfill(digits)
     national = prefix + rest
     e164 = cc + national
     local_digits = trunk + national
@@ -168,10 +225,14 @@ def phone(r: random.Random, country: str) -> tuple[str, str]:
     return e164, local
 
 
+_ASCII = str.maketrans("àáâäãåçèéêëìíîïñòóôöõøùúûüýÿšşąłńśźżčřžőűăệễ", "aaaaaaceeeeiiiinoooooouuuuyyssalnszzcrzouaee",
+                       " '-æœß")
+
+
 def slug(text: str) -> str:
-    table = str.maketrans("àáâäãåçèéêëìíîïñòóôöõøùúûüýÿæœßšşąłńśźżčřžőűăệễ", "aaaaaaceeeeiiiinoooooouuuuyyæœssaslnszzcrzouaee")
-    out = "".join(c for c in text.lower().translate(table) if c.isalnum() or c == ".")
-    return out or "user"
+    """An email-safe local part from a name (accents folded, punctuation dropped)."""
+    out = text.lower().translate(_ASCII)
+    return out if out.isascii() and out.isalnum() else ("".join(c for c in out if c.isascii() and c.isalnum()) or "user")
 
 
 @dataclass
@@ -206,7 +267,7 @@ def person(seed: int, index: int, *, start: datetime | None = None, end: datetim
     names include non-ASCII letters, and every 40th person shares an email with another one in
     different case (a duplicate across identifiers, as imported lists often have).
     """
-    r = rng(seed, kind, index)
+    r = FastRandom(f"{seed}:{kind}:{index}")
     start = start or end - timedelta(days=730)
     place = r.choice(PLACES)
     first = r.choice(FIRST) if r.random() > 0.08 else None
@@ -222,7 +283,7 @@ def person(seed: int, index: int, *, start: datetime | None = None, end: datetim
     created = spread(r, start, end - timedelta(hours=1))
     updated = spread(r, created, end)
     orders = r.choice([0, 0, 0, 1, 1, 2, 3, 5, 8, 13])
-    ltv = round(sum(r.uniform(9, 240) for _ in range(orders)), 2)
+    ltv = round(orders * r.uniform(9, 240), 2)
     last_order = spread(r, created, end) if orders else None
     return Person(
         index=index,

@@ -55,7 +55,7 @@ class Braze(Vendor):
         r = data.rng(self.seed, "braze-campaign", i)
         edited = data.spread(r, self.sb.anchor - data.timedelta(days=400), self.sb.anchor)
         return {
-            "id": data.stable_id(self.seed, "braze-campaign", i, 36, "0123456789abcdef"),
+            "id": data.stable_id(self.seed, "braze-campaign", i, 36, "hex"),
             "last_edited": data.iso(edited, millis=True).replace("Z", "+00:00"),
             "name": f"{r.choice(['Welcome', 'Winback', 'Spring Sale', 'Cart Reminder', 'Newsletter'])} {i}",
             "is_api_campaign": r.random() < 0.2,
