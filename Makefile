@@ -32,7 +32,7 @@ sandbox: install
 	$(BIN)/sandbox serve
 
 demo: install
-	$(BIN)/python -m sandbox.demo
+	$(BIN)/python scripts/demo.py
 
 bench: install
 	$(BIN)/python bench/run.py
