@@ -1,0 +1,108 @@
+"""tap-klaviyo: settings and the stream list."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlparse
+
+from singer_sdk import Tap
+from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_klaviyo import streams
+
+try:
+    from typing import override
+except ImportError:  # Python < 3.12
+    from typing_extensions import override
+
+STREAMS = [
+    streams.ProfilesStream, streams.EventsStream, streams.MetricsStream,
+    streams.ListsStream, streams.ListMembersStream, streams.SegmentsStream, streams.SegmentMembersStream,
+    streams.CampaignsStream, streams.CampaignMessagesStream,
+    streams.FlowsStream, streams.FlowActionsStream, streams.FlowMessagesStream, streams.TemplatesStream,
+    streams.TagsStream, streams.TagGroupsStream,
+    streams.CatalogItemsStream, streams.CatalogVariantsStream, streams.CatalogCategoriesStream,
+    streams.CouponsStream, streams.CouponCodesStream,
+]
+
+
+def check_api_url(url: str) -> str | None:
+    """Why ``url`` is refused (plain HTTP to a non-loopback host), or None."""
+    parsed = urlparse(url)
+    if parsed.scheme == "https":
+        return None
+    host = parsed.hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if parsed.scheme == "http" and loopback:
+        return None
+    return f"api_url must use https (plain http is allowed only for loopback hosts): {url}"
+
+
+class TapKlaviyo(Tap):
+    """Singer tap for Klaviyo's REST API."""
+
+    name = "tap-klaviyo"
+
+    config_jsonschema = th.PropertiesList(
+        th.Property("private_api_key", th.StringType, secret=True,
+                    description="Private API key, sent as `Authorization: Klaviyo-API-Key …`."),
+        th.Property("access_token", th.StringType, secret=True,
+                    description="OAuth access token (instead of a private key), sent as `Bearer …`."),
+        th.Property("refresh_token", th.StringType, secret=True,
+                    description="OAuth refresh token: the tap gets and renews access tokens itself."),
+        th.Property("client_id", th.StringType, description="OAuth client id (refresh-token flow)."),
+        th.Property("client_secret", th.StringType, secret=True, description="OAuth client secret."),
+        th.Property("oauth_token_url", th.StringType,
+                    description="OAuth token endpoint; default `{api_url}/oauth/token`."),
+        th.Property("api_url", th.StringType, default="https://a.klaviyo.com",
+                    description="API host (or the sandbox). Plain http only for loopback hosts."),
+        th.Property("api_revision", th.StringType, default="2026-07-15",
+                    description="The `revision` header, pinned so fields never change under you."),
+        th.Property("start_date", th.DateTimeType, description="Earliest record to sync (first run)."),
+        th.Property("end_date", th.DateTimeType, description="Latest event datetime to sync (exclusive)."),
+        th.Property("events_window_days", th.NumberType, default=30,
+                    description="Events are read in windows of this many days."),
+        th.Property("lookback_window_minutes", th.IntegerType, default=0,
+                    description="Re-read this many minutes before the events bookmark (late events)."),
+        th.Property("profiles_additional_fields", th.ArrayType(th.StringType), default=["subscriptions"],
+                    description="`additional-fields[profile]`: `subscriptions`, `predictive_analytics` "
+                                "(opt-in: it lowers the rate limit to 10/s, 150/m)."),
+        th.Property("metric_ids", th.ArrayType(th.StringType),
+                    description="Only events of these metrics (one state partition per metric)."),
+        th.Property("events_include_profile", th.BooleanType, default=True,
+                    description="Side-load each event's profile email (`include=profile`)."),
+        th.Property("page_sizes", th.ObjectType(additional_properties=th.IntegerType),
+                    description="`page[size]` per stream; default each endpoint's maximum."),
+        th.Property("pace_requests", th.BooleanType, default=True,
+                    description="Pace each endpoint to its spec tier (burst/s and steady/min)."),
+        th.Property("request_timeout", th.IntegerType, default=60, description="Seconds per request."),
+        th.Property("max_retries", th.IntegerType, default=6,
+                    description="Retries on 429, 5xx, resets and timeouts."),
+        th.Property("backoff_base_seconds", th.NumberType, default=1,
+                    description="First backoff wait (doubles each retry, jittered)."),
+        th.Property("backoff_max_seconds", th.NumberType, default=60, description="Longest single wait."),
+    ).to_dict()
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        problems = []
+        reason = check_api_url(self.config.get("api_url", ""))
+        if reason:
+            problems.append(reason)
+        if not (self.config.get("private_api_key") or self.config.get("access_token")
+                or self.config.get("refresh_token")):
+            problems.append("set private_api_key, or access_token / refresh_token for OAuth")
+        if problems:
+            raise ConfigValidationError(problems[0], errors=problems)
+
+    @override
+    def discover_streams(self) -> list[streams.KlaviyoStream]:
+        return [cls(tap=self) for cls in STREAMS]
+
+
+if __name__ == "__main__":
+    TapKlaviyo.cli()
