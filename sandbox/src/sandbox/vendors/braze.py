@@ -362,8 +362,9 @@ class Braze(Vendor):
         step = timedelta(hours=1) if unit == "hour" else DAY
         end = end.replace(minute=0, second=0, microsecond=0) if unit == "hour" else \
             end.replace(hour=0, minute=0, second=0, microsecond=0)
-        end = min(end, self.sb.data_now())
-        return [end - step * k for k in range(length - 1, -1, -1)]
+        # Units after the account's "now" have no data yet: the window is cut, not shifted.
+        now = self.sb.data_now()
+        return [t for t in (end - step * k for k in range(length - 1, -1, -1)) if t <= now]
 
     def _restated(self, when: datetime, value: float) -> float:
         # Recent days keep growing as conversions are attributed back (Braze restates them).
