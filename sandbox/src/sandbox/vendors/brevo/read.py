@@ -219,7 +219,7 @@ def seed(v: Brevo) -> Seeded:
             "id": cat_id, "name": cat, "url": f"https://shop.acme.example/c/{data.slug(cat)}",
             "createdAt": data.iso(created, millis=True), "modifiedAt": data.iso(created, millis=True),
             "isDeleted": False})
-        modified = created + timedelta(days=(i * 37) % 200)
+        modified = min(created + timedelta(days=(i * 37) % 200), anchor - timedelta(hours=i + 1))
         s.products[f"sku-{i + 1:05d}"] = {
             "id": f"sku-{i + 1:05d}", "name": name, "sku": f"SKU{i + 1:05d}", "price": price,
             "url": f"https://shop.acme.example/p/{i + 1}", "imageUrl": f"https://img.acme.example/{i + 1}.jpg",
