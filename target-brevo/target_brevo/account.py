@@ -205,11 +205,15 @@ class Account:
 
     def _completed(self, p: PendingImport, proc: dict[str, Any]) -> None:
         assert self.client is not None
-        index: dict[str, int] = {}
+        # Identifier → rows carrying it (exact email first, then case-insensitive). For duplicates
+        # Brevo keeps the first row and reports the later ones, so a report row takes the last
+        # matching row not yet reported.
+        index: dict[str, list[int]] = {}
         for i, (_record, c) in enumerate(p.rows):
-            for key in (c.get("email") and c["email"].lower(), c.get("sms"), c.get("ext_id")):
+            email = c.get("email")
+            for key in (email and "=" + email, email and email.lower(), c.get("sms"), c.get("ext_id")):
                 if key:
-                    index.setdefault(key, i)
+                    index.setdefault(key, []).append(i)
         dropped: set[int] = set()
         reports = ((proc.get("info") or {}).get("import") or {})
         for name, url in reports.items():
@@ -218,8 +222,9 @@ class Account:
             reason = REPORT_REASONS.get(name, f"import_{name}")
             for row in csv.DictReader(io.StringIO(self.client.download(url)), delimiter=";"):
                 cells = {k.strip().upper(): (v or "").strip() for k, v in row.items() if k}
-                keys = [cells.get("EMAIL", "").lower(), cells.get("SMS", ""), cells.get("EXT_ID", "")]
-                hit = next((index[k] for k in keys if k and k in index and index[k] not in dropped), None)
+                email = cells.get("EMAIL", "")
+                keys = [email and "=" + email, email.lower(), cells.get("SMS", ""), cells.get("EXT_ID", "")]
+                hit = next((i for k in keys if k for i in reversed(index.get(k, [])) if i not in dropped), None)
                 if hit is None:
                     self.ledger.notes.append(f"import {p.process_id}: report {name} row {cells} "
                                              "matches no record sent")

@@ -217,6 +217,16 @@ def register(v: Brevo) -> None:
         items, count = page(req, [lst for lst in v.db.lists.values() if lst["folderId"] == fid], 10)
         return {"lists": [{k: x[k] for k in ("id", "name")} | counts(x["id"]) for x in items], "count": count}
 
+    def list_contacts(req: Request) -> Any:
+        list_id = _int(req.params["listId"], "listId")
+        if list_id not in v.db.lists:
+            raise HTTPError(404, "List ID does not exist", "document_not_found")
+        limit = req.int_arg("limit", 50, minimum=0, maximum=500)
+        offset = req.int_arg("offset", 0, minimum=0)
+        members = sorted((c for c in v.db.contacts.values() if list_id in c.list_ids), key=lambda c: c.id,
+                         reverse=req.arg("sort", "desc") == "desc")
+        return {"contacts": [c.to_api() for c in members[offset:offset + limit]], "count": len(members)}
+
     v.endpoint("POST", "/contacts/folders", create_folder)
     maybe("GET", "/contacts/folders", get_folders)
     maybe("GET", "/contacts/folders/{folderId}", get_folder)
@@ -224,6 +234,7 @@ def register(v: Brevo) -> None:
     v.endpoint("POST", "/contacts/lists", create_list)
     maybe("GET", "/contacts/lists", get_lists)
     maybe("GET", "/contacts/lists/{listId}", get_list)
+    maybe("GET", "/contacts/lists/{listId}/contacts", list_contacts)
 
     def membership(req: Request, add: bool) -> Response:
         list_id = _int(req.params["listId"], "listId")
@@ -332,9 +343,7 @@ def register(v: Brevo) -> None:
         if not (email or ext_id or sms):
             raise HTTPError(400, "Please provide Email or SMS attribute value to create user", "missing_parameter")
         with lock():
-            existing = next((c for c in (v.db.find(email, "email_id") if email else None,
-                                         v.db.find(ext_id, "ext_id") if ext_id else None,
-                                         v.db.find(sms, "phone_id") if sms else None) if c), None)
+            existing = primary(v.db, email, ext_id, sms)
             if existing and not payload.get("updateEnabled"):
                 names = [n for n, val, kind in (("email", email, "email_id"), ("ext_id", ext_id, "ext_id"),
                                                 ("SMS", sms, "phone_id")) if val and v.db.find(val, kind)]
@@ -477,9 +486,7 @@ def register(v: Brevo) -> None:
                 for key, val in (("email", email and email.lower()), ("ext_id", ext_id), ("sms", sms)):
                     if val:
                         seen[key].add(val)
-                existing = next((c for c in (db.find(email, "email_id") if email else None,
-                                             db.find(ext_id, "ext_id") if ext_id else None,
-                                             db.find(sms, "phone_id") if sms else None) if c), None)
+                existing = primary(db, email, ext_id, sms)
                 if existing and not update:
                     continue
                 clash = db.conflicts(email, ext_id, sms, exclude=existing.id if existing else None)
@@ -532,6 +539,8 @@ def register(v: Brevo) -> None:
         if not isinstance(ids, dict) or not any(ids.get(k) for k in (
                 "email_id", "phone_id", "whatsapp_id", "landline_number_id", "ext_id", "contact_id")):
             return "identifiers must contain at least one identifier"
+        if ids.get("contact_id") and int(ids["contact_id"]) not in v.db.contacts:
+            return "Record(s) for identifier not found"
         if ids.get("email_id") and not EMAIL_RE.match(str(ids["email_id"])):
             return "Invalid email_id"
         if len(encode(e.get("event_properties") or {})) > 50 * 1024:
@@ -657,6 +666,19 @@ def register(v: Brevo) -> None:
                lambda r: batch_upsert(r, "categories", 100, v.db.categories, ("name",)))
     v.endpoint("POST", "/products/batch", lambda r: batch_upsert(r, "products", 100, v.db.products, ("name",)))
     v.endpoint("POST", "/orders/status/batch", batch_orders)
+
+
+def primary(db: Store, email: str | None, ext_id: str | None, sms: str | None) -> Contact | None:
+    """The contact a write is about: by email when given, else EXT_ID, else SMS.
+
+    The other identifiers are then checked for uniqueness, so an email that is new with an SMS
+    that another contact owns is a duplicate error, not an update of that other contact.
+    """
+    if email:
+        return db.find(email, "email_id")
+    if ext_id:
+        return db.find(ext_id, "ext_id")
+    return db.find(sms, "phone_id") if sms else None
 
 
 def _int(raw: str, name: str) -> int:
