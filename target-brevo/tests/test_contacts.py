@@ -85,7 +85,8 @@ def test_single_path_duplicates_are_rejects(config, sandbox):
     assert [r["reason"] for r in res.rejects] == ["duplicate_identifier"]
     assert "SMS=+33612345678" in res.rejects[0]["message"]
     assert res.rejects[0]["brevo_error"]["metadata"]["duplicate_identifiers"] == ["SMS"]
-    assert "b@example.com" in contacts(sandbox) and "a@example.com" not in contacts(sandbox)
+    assert "b@example.com" in contacts(sandbox)
+    assert "a@example.com" not in contacts(sandbox)
 
 
 def test_single_path_matches_invalid_parameter_and_retries_without_sms(config, sandbox):
@@ -96,7 +97,8 @@ def test_single_path_matches_invalid_parameter_and_retries_without_sms(config, s
     res = run(config | {"identifier_conflict": "retry_without_sms"},
               msgs({"email": "a@example.com", "sms": "+33612345678", "FIRSTNAME": "A"}))
     a = contacts(sandbox)["a@example.com"]
-    assert a["attributes"]["FIRSTNAME"] == "A" and "SMS" not in a["attributes"]
+    assert a["attributes"]["FIRSTNAME"] == "A"
+    assert "SMS" not in a["attributes"]
     assert res.summary["records_skipped"] == {"sms_dropped_on_conflict": 1}
 
 
@@ -113,7 +115,8 @@ def test_batch_update_reroutes_missing_indexes(config, sandbox):
     assert calls(sandbox, "POST /contacts/batch") == 2
     res = run(config | {"contacts_mode": "batch", "rejects_path": config["rejects_path"] + "2"},
               msgs(*[r | {"LASTNAME": "L"} for r in rows]))
-    assert res.rejects == [] and contacts(sandbox)["b@example.com"]["attributes"]["LASTNAME"] == "L"
+    assert res.rejects == []
+    assert contacts(sandbox)["b@example.com"]["attributes"]["LASTNAME"] == "L"
 
 
 # --- 4. attributes -----------------------------------------------------------------------------
@@ -143,7 +146,8 @@ def test_mistyped_invalid_phone_and_email_rejected_before_any_request(config, sa
     assert calls(sandbox, "POST /contacts/import") + calls(sandbox, "POST /contacts") == 0
     res = run(config | {"mistyped_attribute_policy": "warn", "rejects_path": config["rejects_path"] + "2"},
               msgs(rows[0], sch=sch))
-    assert res.rejects == [] and "SCORE" not in contacts(sandbox)["a@example.com"]["attributes"]
+    assert res.rejects == []
+    assert "SCORE" not in contacts(sandbox)["a@example.com"]["attributes"]
     assert res.summary["records_skipped"] == {"mistyped_attribute_SCORE": 1}
 
 
@@ -156,6 +160,7 @@ def test_unknown_attributes_reported_or_created_from_schema(config, sandbox):
     run(config | {"create_missing_attributes": True},
         msgs({"email": "a@example.com", "LOYALTY": 7, "SIGNUP": "2024-01-02T03:04:05Z"}, sch=sch))
     attrs = {a["name"]: a for a in sandbox.store("brevo")["attributes"]}
-    assert attrs["LOYALTY"]["type"] == "float" and attrs["SIGNUP"]["type"] == "date"
+    assert attrs["LOYALTY"]["type"] == "float"
+    assert attrs["SIGNUP"]["type"] == "date"
     got = contacts(sandbox)["a@example.com"]["attributes"]
     assert (got["LOYALTY"], got["SIGNUP"]) == (7, "2024-01-02")
