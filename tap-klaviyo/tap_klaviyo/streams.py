@@ -158,13 +158,7 @@ class ListsStream(KlaviyoStream):
 class _MembersStream(KlaviyoStream):
     """Profiles of a list or segment: the membership, with the profile's identifiers."""
 
-    parent_key = ""
     utc_fields = ("joined_group_at",)
-
-    @property
-    @override
-    def primary_keys(self) -> tuple[str, ...]:  # type: ignore[override]
-        return (self.parent_key, "profile_id")
 
     @override
     def first_page_params(self, context: Context | None) -> dict[str, Any]:
@@ -182,7 +176,7 @@ class ListMembersStream(_MembersStream):
     name = "list_members"
     path = "/api/lists/{list_id}/profiles"
     parent_stream_type = ListsStream
-    parent_key = "list_id"
+    primary_keys = ("list_id", "profile_id")
 
 
 class SegmentsStream(KlaviyoStream):
@@ -199,7 +193,7 @@ class SegmentMembersStream(_MembersStream):
     name = "segment_members"
     path = "/api/segments/{segment_id}/profiles"
     parent_stream_type = SegmentsStream
-    parent_key = "segment_id"
+    primary_keys = ("segment_id", "profile_id")
 
 
 class CampaignsStream(KlaviyoStream):
@@ -272,6 +266,11 @@ class FlowMessagesStream(KlaviyoStream):
     parent_stream_type = FlowActionsStream
     utc_fields = ("created", "updated")
     state_partitioning_keys = ()
+
+    @override
+    def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
+        row["flow_action_id"] = (context or {}).get("flow_action_id")
+        return row
 
 
 class TemplatesStream(_UpdatedSince):

@@ -1,0 +1,188 @@
+"""Behaviour against the sandbox: resume, future events, channels, retries, errors, secrets."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+import pytest
+import requests
+
+from tap_klaviyo.client import ENDPOINTS
+
+UTC = timezone.utc
+
+
+def test_profiles_rerun_with_state_reads_only_newer_records(sandbox, conformance, tap_config, run):
+    first = run(tap_config, ["profiles"])
+    assert len(first["records"]["profiles"]) == sandbox.sb.scale["profiles"]
+    mark = first["state"]["bookmarks"]["profiles"]["replication_key_value"]
+    assert all(r["updated"] <= mark for r in first["records"]["profiles"])
+    sandbox.advance(days=1)  # new sign-ups and profile changes become visible
+    second = run(tap_config, ["profiles"], state=first["state"])
+    again = second["records"]["profiles"]
+    assert again, "profiles changed after the anchor must be picked up"
+    assert all(r["updated"] > mark for r in again)
+    assert len(again) < len(first["records"]["profiles"])
+    assert second["state"]["bookmarks"]["profiles"]["replication_key_value"] > mark
+
+
+def test_events_resume_and_join_metric_and_profile(sandbox, conformance, tap_config, run):
+    first = run(tap_config, ["events", "metrics"])
+    events = first["records"]["events"]
+    metrics = {m["id"]: m["name"] for m in first["records"]["metrics"]}
+    assert events
+    assert all(metrics[e["metric_id"]] == e["metric_name"] for e in events)
+    assert {"Placed Order", "Viewed Product", "Opened Email"} <= {e["metric_name"] for e in events}
+    assert all(e["profile_id"] for e in events)
+    assert any(e["profile_email"] for e in events)
+    mark = first["state"]["bookmarks"]["events"]["replication_key_value"]
+    sandbox.advance(days=2)
+    second = run(tap_config, ["events"], state=first["state"])
+    new = second["records"]["events"]
+    assert new
+    assert all(e["datetime"] >= mark for e in new)
+    assert len({e["id"] for e in new} & {e["id"] for e in events}) <= 1
+
+
+def test_future_dated_events_never_push_the_bookmark_past_now(sandbox, conformance, tap_config, run):
+    # The sandbox holds events dated years ahead (clients with wrong clocks).
+    r = requests.get(sandbox.urls["klaviyo"] + "/api/events", headers=sandbox.headers("klaviyo"),
+                     params={"filter": "greater-than(datetime,2027-06-01T00:00:00Z)"}, timeout=10)
+    assert r.json()["data"], "the sandbox should hold future-dated events"
+    before = datetime.now(UTC).isoformat()
+    out = run(tap_config, ["events"])
+    after = datetime.now(UTC).isoformat()
+    assert out["records"]["events"]
+    assert all(e["datetime"] < after for e in out["records"]["events"])
+    assert out["state"]["bookmarks"]["events"]["replication_key_value"] <= before
+
+
+def test_campaigns_cover_every_channel_and_archived(sandbox, conformance, tap_config, run):
+    out = run(tap_config, ["campaigns", "campaign_messages"])
+    campaigns = out["records"]["campaigns"]
+    assert len(campaigns) == sandbox.sb.scale["campaigns"]
+    assert {c["channel"] for c in campaigns} == {"email", "sms", "mobile_push"}
+    assert any(c["archived"] for c in campaigns)
+    assert {m["campaign_id"] for m in out["records"]["campaign_messages"]} == {c["id"] for c in campaigns}
+
+
+def test_next_links_are_followed_verbatim(sandbox, conformance, tap_config, run):
+    seen = []
+    sandbox.sb.observers.append(seen.append)
+    try:
+        run({**tap_config, "page_sizes": {"profiles": 7}}, ["profiles"])
+    finally:
+        sandbox.sb.observers.pop()
+    pages = [ex for ex in seen if ex.path in {"/api/profiles/", "/api/profiles"}]
+    assert len(pages) == -(-sandbox.sb.scale["profiles"] // 7)
+    assert all(len(ex.query.get("filter", [])) == 1 for ex in pages)  # never a second filter
+
+
+def test_members_point_at_real_profiles(sandbox, conformance, tap_config, run):
+    out = run(tap_config, ["profiles", "list_members", "segment_members"])
+    ids = {p["id"] for p in out["records"]["profiles"]}
+    members = out["records"]["list_members"]
+    assert members
+    assert all(m["profile_id"] in ids and m["list_id"] and m["joined_group_at"] for m in members)
+    assert all(m["profile_id"] in ids and m["segment_id"] for m in out["records"]["segment_members"])
+    assert len({(m["list_id"], m["profile_id"]) for m in members}) == len(members)
+    profile = out["records"]["profiles"][0]
+    assert isinstance(profile["location"], dict)
+    assert isinstance(profile["properties"], dict)
+    assert "subscriptions" in profile
+
+
+def test_429_waits_for_retry_after_then_succeeds(sandbox, conformance, tap_config, run):
+    sandbox.rate_limits("fast")
+    sandbox.faults("ratelimit#2~^/klaviyo/api/metrics")
+    t0 = time.monotonic()
+    out = run(tap_config, ["metrics"])
+    assert len(out["records"]["metrics"]) == 12
+    assert sandbox.stats()["rate_limited"]["klaviyo"] == 2
+    assert time.monotonic() - t0 >= 0.1  # two Retry-After waits of ~0.1 s (fast mode)
+
+
+def test_5xx_and_connection_resets_are_retried(sandbox, conformance, tap_config, run):
+    sandbox.faults("503#2~^/klaviyo/api/tags,reset#1~^/klaviyo/api/tag-groups,truncate#1~^/klaviyo/api/coupons")
+    out = run(tap_config, ["tags", "tag_groups", "coupons"])
+    assert len(out["records"]["tags"]) == 6
+    assert len(out["records"]["tag_groups"]) == 2
+    assert len(out["records"]["coupons"]) == 3
+
+
+def test_pacing_keeps_a_small_tier_free_of_429s(make_sandbox, conformance, run):
+    # Tags and tag groups are tier S (3/s burst): 12 calls unpaced would draw 429s.
+    sb = make_sandbox(vendors="klaviyo", rate_limits="on")
+    conformance.attach(sb)
+    config = {"private_api_key": sb.api_key, "api_url": sb.urls["klaviyo"], "page_sizes": {"tags": 1}}
+    t0 = time.monotonic()
+    out = run(config, ["tags"])
+    assert len(out["records"]["tags"]) == 6
+    assert sb.stats()["rate_limited"].get("klaviyo", 0) == 0
+    assert time.monotonic() - t0 >= 1.0  # 6 calls at 3/s
+
+
+def _cli(config: dict, *args: str) -> subprocess.CompletedProcess[str]:
+    path = f"/tmp/tap-klaviyo-test-{time.monotonic_ns()}.json"
+    with open(path, "w") as fh:
+        json.dump(config, fh)
+    return subprocess.run([sys.executable, "-m", "tap_klaviyo", "--config", path, *args],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_wrong_key_is_a_clear_401(sandbox, tap_config):
+    p = _cli({**tap_config, "private_api_key": "pk_wrong_secret_123"})
+    assert p.returncode != 0
+    assert "HTTP 401" in p.stderr
+    assert "private_api_key" in p.stderr
+    assert "pk_wrong_secret_123" not in p.stderr + p.stdout
+
+
+def test_missing_scope_names_the_scope(sandbox, tap_config, run):
+    config = {**tap_config, "private_api_key": sandbox.api_key + "-profiles-only"}
+    with pytest.raises(Exception, match=r"events:read") as err:
+        run(config, ["events"])
+    assert "HTTP 403" in str(err.value)
+    assert sandbox.api_key + "-profiles-only" not in str(err.value)
+
+
+def test_retired_revision_is_a_clear_error(sandbox, tap_config, run):
+    with pytest.raises(Exception, match=r"api_revision '2023-02-22'"):
+        run({**tap_config, "api_revision": "2023-02-22"}, ["metrics"])
+
+
+def test_plain_http_to_a_remote_host_is_refused_in_one_line():
+    p = _cli({"private_api_key": "x", "api_url": "http://a.klaviyo.com"}, "--discover")
+    assert p.returncode == 1
+    assert "api_url must use https" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_secrets_never_appear_in_output(make_sandbox):
+    secret = "pk_live_s3cr3t_value_42"
+    sb = make_sandbox(vendors="klaviyo", api_key=secret)
+    config = {"private_api_key": secret, "api_url": sb.urls["klaviyo"], "start_date": "2026-11-01T00:00:00Z"}
+    p = _cli(config)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert '"type":"RECORD"' in p.stdout.replace(" ", "")
+    assert secret not in p.stdout
+    assert secret not in p.stderr
+    about = _cli(config, "--about", "--format=json")
+    assert secret not in about.stdout
+
+
+def test_every_request_uses_its_spec_page_size(sandbox, conformance, tap_config, run):
+    seen = []
+    sandbox.sb.observers.append(seen.append)
+    try:
+        run(tap_config, ["profiles", "events", "lists", "templates"])
+    finally:
+        sandbox.sb.observers.pop()
+    for stream in ("profiles", "events", "lists", "templates"):
+        path = ENDPOINTS[stream]["path"]
+        sizes = {int(ex.query["page[size]"][0]) for ex in seen if ex.path.rstrip("/") == path}
+        assert sizes == {ENDPOINTS[stream]["page_size"]["maximum"]}, stream
