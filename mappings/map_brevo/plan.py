@@ -438,10 +438,7 @@ class Bound:
 
         def resolve(raw: Any) -> Any:
             if raw in emap:
-                out = emap[raw]
-                if out is DROP:
-                    stats[f"events_dropped_by_mapping:{raw}"] += 1
-                return out
+                return emap[raw]
             if policy == "drop":
                 return DROP
             name = str(raw) if policy == "keep" else vals.snake_case(str(raw))

@@ -202,7 +202,7 @@ class Validator:
             msg = f"{where(origin, key)}: rule {expr!r} does not parse: {exc.msg}"
             raise MappingError(msg) from None
         if not isinstance(tree, ast.Expr):
-            msg = f"{where(origin, key)}: rule {expr!r} must be a single expression"
+            msg = f"{where(origin, key)}: rule {expr!r} does not parse: it must be one expression (a statement or assignment is not a rule)"
             raise MappingError(msg)
         return tree
 

@@ -1,0 +1,5 @@
+"""`python -m map_brevo` runs the mapper."""
+
+from map_brevo.mapper import MapBrevo
+
+MapBrevo.cli()
