@@ -142,7 +142,7 @@ def register(v: Brevo) -> None:
             v.db.attributes[name] = attr
         return Response(None, 201)
 
-    v.endpoint("GET", "/contacts/attributes", get_attributes)
+    maybe("GET", "/contacts/attributes", get_attributes)
     v.endpoint("POST", "/contacts/attributes/{attributeCategory}/{attributeName}", create_attribute)
 
     # --- folders and lists -----------------------------------------------------------------------
