@@ -143,6 +143,7 @@ class _Series(BrazeStream):
     primary_keys: tuple[str, ...] = ("time",)
     replication_key = "time"
     is_sorted = True  # windows go forward in time, and each window's rows are in date order
+    check_sorted = False  # the lookback starts below the bookmark on purpose
     max_days = 100
     value_params: dict[str, str] = {}
     partition_key = ""  # e.g. campaign_id; empty for account-wide series

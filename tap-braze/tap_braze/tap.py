@@ -110,3 +110,7 @@ class TapBraze(Tap):
     @override
     def discover_streams(self) -> list[Any]:
         return [stream(tap=self) for stream in STREAMS]
+
+
+if __name__ == "__main__":
+    TapBraze.cli()

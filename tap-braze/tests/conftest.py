@@ -46,7 +46,7 @@ def braze_config(sandbox) -> dict[str, Any]:
 
 
 @pytest.fixture
-def run_tap(capfd) -> Callable[..., Run]:
+def run_tap(capfd, caplog) -> Callable[..., Run]:
     def run(config: dict[str, Any], streams: list[str], state: dict[str, Any] | None = None) -> Run:
         out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
         real = sys.stdout
@@ -57,6 +57,7 @@ def run_tap(capfd) -> Callable[..., Run]:
         finally:
             sys.stdout = real
         out.seek(0)
-        return Run(out.read().splitlines(), capfd.readouterr().err)
+        # Logs reach stderr or pytest's log capture, depending on how pytest runs.
+        return Run(out.read().splitlines(), capfd.readouterr().err + caplog.text)
 
     return run
