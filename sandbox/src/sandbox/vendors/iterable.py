@@ -218,7 +218,7 @@ class Iterable(Vendor):
             "plan_name": r.choice(PLANS), "company_size": r.choice([1, 10, 50, 250, 1000]),
             "preferred_channel": r.choice(["email", "sms", "push"]), "lifecycle_stage": r.choice(STAGES),
             "locale": p.place.locale, "city": p.place.city, "country": p.place.country,
-            "emailListIds": sorted(lid for lid in range(self.n_lists) if self._member(i, lid)),
+            "emailListIds": [1000 + k for k in range(self.n_lists) if self._member(i, k)],
         }
         if p.email is None:  # userId-only profile (a hybrid project)
             del row["email"]
