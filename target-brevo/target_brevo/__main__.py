@@ -1,0 +1,3 @@
+from target_brevo.target import TargetBrevo
+
+TargetBrevo.cli()
