@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_klaviyo import streams
@@ -46,6 +47,7 @@ class TapKlaviyo(Tap):
     """Singer tap for Klaviyo's REST API."""
 
     name = "tap-klaviyo"
+    message_writer_class = MsgSpecWriter  # ~1.5x faster than the default simplejson writer
 
     config_jsonschema = th.PropertiesList(
         th.Property("private_api_key", th.StringType, secret=True,

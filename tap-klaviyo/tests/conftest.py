@@ -18,18 +18,20 @@ def run_tap(config: dict[str, Any], streams: list[str], state: dict[str, Any] | 
             if md["breadcrumb"] == []:
                 md["metadata"]["selected"] = entry["tap_stream_id"] in streams
     tap = TapKlaviyo(config=config, catalog=catalog, state=state or {})
-    out = io.StringIO()
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")  # the msgspec writer needs .buffer
     with redirect_stdout(out):
         tap.sync_all()
+    out.flush()
+    text = out.buffer.getvalue().decode()
     records: dict[str, list[dict[str, Any]]] = {s: [] for s in streams}
     last_state: dict[str, Any] = {}
-    for line in out.getvalue().splitlines():
+    for line in text.splitlines():
         msg = json.loads(line)
         if msg["type"] == "RECORD":
             records.setdefault(msg["stream"], []).append(msg["record"])
         elif msg["type"] == "STATE":
             last_state = msg["value"]
-    return {"records": records, "state": last_state, "stdout": out.getvalue()}
+    return {"records": records, "state": last_state, "stdout": text}
 
 
 @pytest.fixture
