@@ -12,8 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import simpleeval
-
+from map_brevo import fastpath
 from map_brevo import values as vals
 from map_brevo.spec import CONTACT_TOP_LEVEL, MappingError, Merged, Sourced, sanitise_attribute
 
@@ -192,11 +191,13 @@ class Bound:
         # Keys and replication keys are carried as `source_<name>` so the output's key_properties
         # and bookmark_properties point at fields that exist in every output record.
         self.carried: list[tuple[str, vals.Getter]] = []
+        self.carried_paths: list[tuple[str, str]] = []
         out_keys, out_bookmarks = [], []
         if plan.carry_keys:
             for k in dict.fromkeys([*keys, *bookmarks]):
                 name = f"source_{k}"
                 self.carried.append((name, vals.getter(f"parent.{k}" if self.each else k)))
+                self.carried_paths.append((name, f"parent.{k}" if self.each else k))
                 props[name] = vals.nullable(vals.schema_at(schema, k)) or {}
                 self.used.add(k)
             out_keys = [f"source_{k}" for k in keys]
@@ -296,30 +297,29 @@ class Bound:
         plan = self.plan
         fields = plan.fields_for(self.stream, self.route)
         self._all_paths = {p for _, paths, _ in fields for p in paths}
-        top: list[tuple[str, vals.Getter, Any]] = []
-        attrs: list[tuple[str, vals.Getter, Any]] = []
+        # (target, paths, hint, coercer) for top-level contact fields and for attributes
+        top: list[tuple[str, list[str], str | None, Any]] = []
+        attrs: list[tuple[str, list[str], str | None, Any]] = []
         attr_props: dict[str, Any] = {}
         for tgt, paths, _origin in fields:
-            g = self._use(paths)
+            self._use(paths)
             hint = plan.hints.get(tgt)
             if tgt in CONTACT_TOP_LEVEL.values():
-                coerce = vals.to_boolean if tgt in ("email_blacklisted", "sms_blacklisted", "deleted") else vals.to_text
-                top.append((tgt, g, coerce))
-                props[tgt] = {"type": ["boolean", "null"]} if coerce is vals.to_boolean else dict(STR_OR_NULL)
+                flag = tgt in ("email_blacklisted", "sms_blacklisted", "deleted")
+                top.append((tgt, paths, "boolean" if flag else "text", vals.to_boolean if flag else vals.to_text))
+                props[tgt] = {"type": ["boolean", "null"]} if flag else dict(STR_OR_NULL)
             else:
-                coerce = vals.COERCE[hint] if hint else None
-                attrs.append((tgt, g, coerce))
+                attrs.append((tgt, paths, hint, vals.COERCE[hint] if hint else None))
                 attr_props[tgt] = dict(vals.HINT_SCHEMA[hint]) if hint else vals.nullable(self._src_schema(paths))
         if plan.unmapped_fields == "pass_through":
             for path, attr in self._passthrough(set(attr_props) | set(props)):
                 hint = plan.hints.get(attr)
-                attrs.append((attr, vals.getter(path), vals.COERCE[hint] if hint else None))
                 src = vals.schema_at(self.in_schema, path) or {}
-                flat = src.get("type") in ("object", "array") or (isinstance(src.get("type"), list) and
-                                                                 {"object", "array"} & set(src["type"]))
-                attr_props[attr] = dict(vals.HINT_SCHEMA[hint or "text"]) if hint or flat else vals.nullable(src)
-                if flat and not hint:
-                    attrs[-1] = (attr, attrs[-1][1], vals.to_text)
+                types = src.get("type") if isinstance(src.get("type"), list) else [src.get("type")]
+                if not hint and {"object", "array"} & set(types):
+                    hint = "text"  # Brevo attributes are scalars: nested values travel as JSON text
+                attrs.append((attr, [path], hint, vals.COERCE[hint] if hint else None))
+                attr_props[attr] = dict(vals.HINT_SCHEMA[hint]) if hint else vals.nullable(src)
         props["attributes"] = {"type": "object", "properties": attr_props}
         # Lists
         route = self.route
@@ -328,83 +328,84 @@ class Bound:
         for ref in (static.value if isinstance(static, Sourced) else static) or []:
             lid, lname = plan.resolve_list(ref)
             (static_ids.append(lid) if lid is not None else static_names.append(lname))
-        rules_src = {**plan.m.list_rules, **route.get("list_rules", {})}
-        rules = []
-        for name, s in rules_src.items():
-            if s.value is not None:
-                rules.append((name, plan.resolve_list(name), s.value[1], s))
-        src_lists = self._use(route["source_lists"]) if route.get("source_lists") else None
-        has_lists = bool(static_ids or static_names or rules or src_lists)
-        if has_lists:
-            props["list_ids"] = LIST_ID_SCHEMA
-            props["list_names"] = LIST_NAME_SCHEMA
-        evaluator = simpleeval.EvalWithCompoundTypes()
         current: list[dict] = [{}]
 
         def get(path: str, default: Any = None) -> Any:
             v = vals.getter(path)(current[0])
             return default if v is vals.MISSING or v is None else v
 
-        evaluator.functions = {**simpleeval.DEFAULT_FUNCTIONS, "get": get}
-        carried = self.carried
+        rules = []
+        # Names the rules read; None when one needs simpleeval and so every name.
+        rule_names: set[str] | None = set()
+        for name, s in {**plan.m.list_rules, **route.get("list_rules", {})}.items():
+            if s.value is not None:
+                rules.append((name, plan.resolve_list(name), fastpath.compile_rule(s.value[0], s.value[1], get)))
+                used = fastpath.rule_names(s.value[1])
+                rule_names = None if used is None or rule_names is None else rule_names | used
+        names_read = tuple(rule_names) if rule_names is not None else None
+        missing = vals.MISSING
+        src_lists = self._use(route["source_lists"]) if route.get("source_lists") else None
+        has_lists = bool(static_ids or static_names or rules or src_lists)
+        if has_lists:
+            props["list_ids"] = LIST_ID_SCHEMA
+            props["list_names"] = LIST_NAME_SCHEMA
         stats = plan.stats
-        bad = self._bad
         stream = self.stream
 
-        def contacts(rec: dict) -> Iterator[dict]:
-            out: dict[str, Any] = {}
-            for name, g in carried:
-                v = g(rec)
-                out[name] = None if v is vals.MISSING else v
-            for name, g, coerce in top:
-                v = g(rec)
-                if v is not vals.MISSING:
-                    if v is not None:
-                        try:
-                            v = coerce(v)
-                        except ValueError as exc:
-                            bad(name, rec, exc)
-                            continue
-                    out[name] = v
-            a: dict[str, Any] = {}
-            for name, g, coerce in attrs:
-                v = g(rec)
-                if v is not vals.MISSING:
-                    if v is not None and coerce is not None:
-                        try:
-                            v = coerce(v)
-                        except ValueError as exc:
-                            bad(name, rec, exc)
-                            continue
-                    a[name] = v
-            out["attributes"] = a
-            if has_lists:
-                ids = list(static_ids)
-                names = list(static_names)
-                if rules:
-                    current[0] = rec
-                    evaluator.names = {**rec, **out, **a}
-                    for lname, (lid, lnm), tree, _s in rules:
-                        try:
-                            hit = evaluator.eval(tree.value, previously_parsed=tree)
-                        except Exception:  # a rule that cannot be evaluated on this record (a null, a missing name) is not a match
-                            stats[f"rule_not_evaluable:{lname}"] += 1
-                            continue
-                        if hit:
-                            (ids.append(lid) if lid is not None else names.append(lnm))
-                if src_lists is not None:
-                    sv = src_lists(rec)
-                    for one in (sv if sv.__class__ is list else [sv]):
-                        if one is None or one is vals.MISSING:
-                            continue
-                        got = plan.map_source_list(one, f"stream {stream!r}")
-                        if got:
-                            (ids.append(got[0]) if got[0] is not None else names.append(got[1]))
-                out["list_ids"] = list(dict.fromkeys(ids))
-                out["list_names"] = list(dict.fromkeys(names)) or None
-            yield out
+        def lists(rec: dict, out: dict, a: dict) -> None:
+            ids = list(static_ids)
+            names = list(static_names)
+            if rules:
+                current[0] = rec
+                if names_read is None:
+                    env = {**rec, **out, **a}
+                else:  # only the names the rules read: attributes, then contact fields, then source
+                    env = {}
+                    for n in names_read:
+                        v = a.get(n, missing)
+                        if v is missing:
+                            v = out.get(n, missing)
+                            if v is missing:
+                                v = rec.get(n, missing)
+                                if v is missing:
+                                    continue
+                        env[n] = v
+                for lname, (lid, lnm), rule in rules:
+                    try:
+                        hit = rule(env)
+                    except Exception:  # a rule that cannot be evaluated on this record (a null, a missing name) is not a match
+                        stats[f"rule_not_evaluable:{lname}"] += 1
+                        continue
+                    if hit:
+                        (ids.append(lid) if lid is not None else names.append(lnm))
+            if src_lists is not None:
+                sv = src_lists(rec)
+                for one in (sv if sv.__class__ is list else [sv]):
+                    if one is None or one is vals.MISSING:
+                        continue
+                    got = plan.map_source_list(one, f"stream {stream!r}")
+                    if got:
+                        (ids.append(got[0]) if got[0] is not None else names.append(got[1]))
+            out["list_ids"] = list(dict.fromkeys(ids))
+            out["list_names"] = list(dict.fromkeys(names)) or None
 
-        self.transform = contacts
+        em = fastpath.Emitter()
+        em.env["bad"] = self._bad
+        em.lines += ["def contacts(rec):", "    out = {}"]
+        for cname, path in self.carried_paths:
+            em.access([path], "    ")
+            em.lines.append(f"    out[{cname!r}] = None if v is M else v")
+        for tgt, paths, hint, coerce in top:
+            em.field(tgt, "out", paths, hint, coerce)
+        em.lines.append("    a = {}")
+        for tgt, paths, hint, coerce in attrs:
+            em.field(tgt, "a", paths, hint, coerce)
+        em.lines.append("    out['attributes'] = a")
+        if has_lists:
+            em.env["lists"] = lists
+            em.lines.append("    lists(rec, out, a)")
+        em.lines.append("    return (out,)")
+        self.transform = em.build("contacts")
 
     # --- events -----------------------------------------------------------------------------------
     def _events(self, props: dict) -> None:

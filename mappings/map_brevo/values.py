@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import re
@@ -15,6 +16,7 @@ MISSING: Any = type("Missing", (), {"__repr__": lambda _: "MISSING"})()
 Getter = Callable[[dict], Any]
 
 
+@functools.lru_cache(maxsize=1024)
 def getter(path: str) -> Getter:
     """Compile a dotted path into a fast accessor: MISSING when absent, None when a parent is null."""
     parts = path.split(".")
@@ -112,7 +114,7 @@ def to_datetime(v: Any) -> str:
         s = v.strip()
         if s.endswith(("Z", "z")):
             s = s[:-1] + "+00:00"
-        elif len(s) > 19:
+        elif s.find(" ", 11) != -1:  # `2024-01-01 12:00:00 +00:00` (Iterable exports)
             s = _SPACED_OFFSET.sub(r"\1:\2", s)
         try:
             parsed = dt.datetime.fromisoformat(s)
