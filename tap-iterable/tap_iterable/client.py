@@ -68,6 +68,16 @@ def iso_time(value: Any) -> Any:
     return value
 
 
+def span(delta: timedelta) -> str:
+    """A window length for messages: ``12.5 days``, ``3 h``, ``45 min``."""
+    seconds = delta.total_seconds()
+    if seconds >= 86400:
+        return f"{seconds / 86400:g} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:g} h"
+    return f"{seconds / 60:g} min"
+
+
 class Pacer:
     """Spaces requests per endpoint bucket so the tap stays under Iterable's limits."""
 
@@ -231,7 +241,7 @@ class IterableStream(RESTStream[Any]):
                     raise ExportWindowError(f"no response within {self.timeout}s") from exc
                 raise
             if window and response.status_code >= 500:
-                response.close()
+                response.content  # noqa: B018 - the small error body, for describe()
                 raise ExportWindowError(describe(response))
             if response.status_code >= 400:
                 response.content  # noqa: B018 - read the small error body so describe() can show it
@@ -325,6 +335,7 @@ class ExportStream(IterableStream):
     """
 
     data_type = ""
+    path = "/export/data.json"
     bucket = "export"
     replication_key = "createdAt"
     is_sorted = False  # Iterable does not document an order within an export; bookmarks are per window
@@ -340,11 +351,43 @@ class ExportStream(IterableStream):
             raise FatalAPIError(f"{self.name}: start_date is required for exports")
         end_cfg = self.config.get("end_date")
         now = datetime.now(UTC).replace(microsecond=0)
-        end = min(now, datetime.fromisoformat(end_cfg.replace("Z", "+00:00"))) if end_cfg else now
+        end = now
+        if end_cfg:
+            fixed = datetime.fromisoformat(end_cfg.replace("Z", "+00:00"))
+            end = min(now, fixed if fixed.tzinfo else fixed.replace(tzinfo=UTC))
+        self._open_end = end if end == now else None
+        self._newest: datetime | None = None
         start = start if start.tzinfo else start.replace(tzinfo=UTC)
-        if end.tzinfo is None:
-            end = end.replace(tzinfo=UTC)
         return start.replace(microsecond=0), end
+
+    def rows(self, lines: Iterable[bytes], lo: datetime, hi: datetime) -> Iterator[dict[str, Any]]:
+        """Decoded records; in the window that ends now, also the newest replication value seen."""
+        if hi != self._open_end:
+            for line in lines:
+                yield _decode(line)
+            return
+        key = self.replication_key
+        newest = self._newest
+        for line in lines:
+            row = _decode(line)
+            value = iso_time(row.get(key))
+            if isinstance(value, str):
+                when = datetime.fromisoformat(value)
+                if newest is None or when > newest:
+                    newest = when
+            yield row
+        self._newest = newest
+
+    def resume_point(self, lo: datetime, hi: datetime) -> datetime:
+        """Where the next run starts after window [lo, hi).
+
+        A past window is closed: resume at its end. The window that ends now may still receive
+        events (ingestion lags, and clocks differ), so resume at the newest record it held, or at
+        its start when it held none.
+        """
+        if hi != self._open_end:
+            return hi
+        return self._newest or lo
 
     def bookmark(self, context: Context | None, until: datetime) -> None:
         """Record ``until`` as the resume point and emit STATE now, even after an empty window."""
@@ -405,19 +448,18 @@ class ExportStream(IterableStream):
             params = [*self.export_params(), ("startDateTime", iterable_time(cur)), ("endDateTime", iterable_time(until))]
             try:
                 response = self.open_stream(url, params, window=True)
-                for line in self.iter_lines(response, window=True):
-                    yield _decode(line)
+                yield from self.rows(self.iter_lines(response, window=True), cur, until)
             except ExportWindowError as exc:
                 if size <= floor:
                     raise FatalAPIError(
                         f"{self.name}: the export window {iterable_time(cur)} to {iterable_time(until)} still "
-                        f"fails at the floor of {floor} ({exc}); lower export_window_floor_minutes or use "
+                        f"fails at the floor of {span(floor)} ({exc}); lower export_window_floor_minutes or use "
                         f"export_mode: async") from exc
                 size = max(floor, size / 2)
-                self.logger.warning("%s: export window %s to %s failed (%s); halving to %s",
-                                    self.name, iterable_time(cur), iterable_time(until), exc, size)
+                self.logger.warning("%s: export window %s to %s failed (%s); halving it to %s",
+                                    self.name, iterable_time(cur), iterable_time(until), exc, span(size))
                 continue
-            self.bookmark(context, until)
+            self.bookmark(context, self.resume_point(cur, until))
             cur = until
             size = min(full, size * 2)  # a dense period passed: grow back towards the configured window
 
@@ -439,10 +481,9 @@ class ExportStream(IterableStream):
                 lo, hi, job = running[0]
                 files = self._wait_for_files(job, lo, hi)
                 for name, link in files:
-                    for line in self._download(job, name, link):
-                        yield _decode(line)
+                    yield from self.rows(self._download(job, name, link), lo, hi)
                 running.popleft()
-                self.bookmark(context, hi)
+                self.bookmark(context, self.resume_point(lo, hi))
         finally:
             for _lo, _hi, job in running:  # interrupted: do not leave jobs holding the project's slots
                 self._cancel_job(job)

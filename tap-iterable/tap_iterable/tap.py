@@ -103,3 +103,7 @@ class TapIterable(Tap):
             streams.CatalogItemsStream(self),
             streams.JourneysStream(self),
         ]
+
+
+if __name__ == "__main__":
+    TapIterable.cli()

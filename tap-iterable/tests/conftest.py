@@ -60,7 +60,7 @@ def exports(sandbox: Any) -> Any:
     seen: list[dict[str, Any]] = []
 
     def observe(ex: Any) -> None:
-        if ex.vendor == "iterable" and ex.path == "/api/export/data.json":
+        if ex.vendor == "iterable" and ex.path == "/api/export/data.json" and "startDateTime" in ex.query:
             seen.append({k: v[0] for k, v in ex.query.items()} | {"status": ex.status})
 
     sandbox.sb.observers.append(observe)
