@@ -1,0 +1,1 @@
+"""Reconcile a migration into Brevo stage by stage."""
