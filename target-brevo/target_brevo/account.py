@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from . import coerce
 from .client import BrevoClient, BrevoError, FatalError
 from .rejects import Ledger
@@ -35,7 +37,7 @@ REPORT_REASONS = {
 class PendingImport:
     process_id: int
     stream: str
-    rows: list[tuple[Any, dict[str, Any]]]  # (original record, contact)
+    rows: list[tuple[bytes, dict[str, Any]]]  # (encoded original record, its identifiers)
     started: float
     next_poll: float
     interval: float
@@ -194,9 +196,9 @@ class Account:
                 self._completed(p, proc)
             elif status in ("failed", "cancelled"):
                 self.pending.pop(0)
-                for record, c in p.rows:
+                for raw, c in p.rows:
                     self.ledger.reject(p.stream, contact_key(c), "import_failed",
-                                       f"Brevo import process {p.process_id} ended {status}", record, proc)
+                                       f"Brevo import process {p.process_id} ended {status}", _decode(raw), proc)
             else:
                 if time.monotonic() - p.started > timeout:
                     raise FatalError(f"import process {p.process_id} still {status} after {timeout:.0f} s")
@@ -230,10 +232,10 @@ class Account:
                                              "matches no record sent")
                     continue
                 dropped.add(hit)
-                record, c = p.rows[hit]
+                raw, c = p.rows[hit]
                 self.ledger.reject(p.stream, contact_key(c), reason,
                                    f"Brevo's import dropped this row ({name} report of process {p.process_id})",
-                                   record, {"report": name, "row": cells})
+                                   _decode(raw), {"report": name, "row": cells})
         self.ledger.accepted[p.stream] += len(p.rows) - len(dropped)
         for list_id, emails in p.unlink.items():
             self.remove_from_list(list_id, emails)
@@ -246,6 +248,10 @@ class Account:
             except BrevoError as exc:
                 if "not in list" not in exc.message.lower() and exc.status != 404:
                     raise
+
+
+def _decode(raw: bytes) -> Any:
+    return msgspec.json.decode(raw)
 
 
 def contact_key(c: dict[str, Any]) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
@@ -22,11 +23,15 @@ if TYPE_CHECKING:
     from .target import TargetBrevo
 
 _encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder()
+_ENVELOPE = 300  # bytes of an import body besides its rows (flags, listIds)
 _MISSING_INDEXES = re.compile(r"index(?:es)?\s*:?\s*([\d,\s]+)", re.IGNORECASE)
 IDENTIFIERS = ("email", "ext_id", "sms")
 CONTACT_FIELDS = {"email", "ext_id", "sms", "attributes", "list_ids", "unlink_list_ids", "list_names",
                   "email_blacklisted", "sms_blacklisted", "deleted", "_sdc_deleted_at"}
 _REJECTED = "__target_brevo_rejected__"
+_SDC_DROP = frozenset({"_sdc_extracted_at", "_sdc_received_at", "_sdc_batched_at", "_sdc_sequence",
+                       "_sdc_table_version", "_sdc_sync_started_at"})
 
 
 class BrevoSink(BatchSink):
@@ -77,8 +82,11 @@ class BrevoSink(BatchSink):
 
     def _remove_sdc_metadata_from_record(self, record: dict) -> None:
         # Keep _sdc_deleted_at: it is how taps say a record was deleted.
-        for key in [k for k in record if k.startswith("_sdc_") and k != "_sdc_deleted_at"]:
+        for key in _SDC_DROP.intersection(record):
             record.pop(key)
+
+    def _after_process_record(self, context: dict) -> None:
+        """The SDK logs the whole batch context here at DEBUG (records included): not done."""
 
     def activate_version(self, new_version: int) -> None:
         self.target.full_table_streams.add(self.stream_name)
@@ -124,6 +132,15 @@ class BrevoSink(BatchSink):
 
 
 # --- contacts ----------------------------------------------------------------------------------
+@dataclass
+class OpenImport:
+    """An import being filled: encoded rows, and (encoded record, identifiers) per row."""
+
+    rows: list[bytes] = field(default_factory=list)
+    sources: list[tuple[bytes, dict[str, Any]]] = field(default_factory=list)
+    size: int = _ENVELOPE
+
+
 class ContactsSink(BrevoSink):
     """Upserts through ``/contacts/import`` (or ``POST /contacts`` / ``/contacts/batch``)."""
 
@@ -141,7 +158,9 @@ class ContactsSink(BrevoSink):
         props = self.schema.get("properties") or {}
         self.props = props
         self.attr_props = ((props.get("attributes") or {}).get("properties") or {})
-        self.flat = [k for k in props if k.isupper()]
+        self._attr_cache: dict[str, tuple[str, dict[str, Any], bool]] = {}
+        self.import_limit = int(cfg.get("import_max_bytes", 8_000_000))
+        self.open_imports: dict[tuple[Any, ...], OpenImport] = {}
 
     def translate(self, record: dict) -> dict[str, Any] | None:
         c: dict[str, Any] = {}
@@ -164,21 +183,28 @@ class ContactsSink(BrevoSink):
             key = name.lower()
             if val not in (None, "") and key not in c:
                 c[key] = coerce.email(val) if key == "email" else str(val)
-        if not any(c.get(k) for k in IDENTIFIERS):
+        if not (c.get("email") or c.get("ext_id") or c.get("sms")):
             raise coerce.RejectError("missing_identifier", "contact has no identifier: one of email, ext_id or "
                                                        "sms is required")
         c["key"] = c.get(self.identifier) or c.get("email") or c.get("ext_id") or c.get("sms")
         attrs: dict[str, Any] = {}
-        known = self.account.attributes
+        cache = self._attr_cache
         for name, value in raw_attrs.items():
-            upper = name.upper()
             if value is None or value == "":
                 if self.policy_null:
-                    attrs[upper] = ""  # explicit erase, only when clear_missing_attributes is on
+                    attrs[name.upper()] = ""  # explicit erase, only when clear_missing_attributes is on
                 continue
-            attr = known.get(upper) or self.account.unknown_attribute(
-                upper, value, self.attr_props.get(name) or self.props.get(name))
-            if attr is None:
+            hit = cache.get(name)
+            if hit is None:
+                upper = name.upper()
+                attr = self.account.attributes.get(upper) or self.account.unknown_attribute(
+                    upper, value, self.attr_props.get(name) or self.props.get(name))
+                if attr is None:
+                    continue  # reported once per run with example values, never sent
+                hit = cache[name] = (upper, attr, attr.get("type") == "text")
+            upper, attr, is_text = hit
+            if is_text and type(value) is str:
+                attrs[upper] = value  # the common case, without the generic conversion
                 continue
             try:
                 attrs[upper] = coerce.attribute(value, attr)
@@ -229,81 +255,94 @@ class ContactsSink(BrevoSink):
             self.send_batch(live)
 
     def send_import(self, items: list[tuple[dict, dict]]) -> None:
-        groups: dict[tuple[Any, ...], list[tuple[dict, dict]]] = {}
+        """Add contacts to the open import of their group; an import is sent when it is full.
+
+        Open imports span drains (so each carries close to ``import_max_bytes``) and are sent
+        before any STATE is written (``flush_imports``). Rows are kept encoded: the row sent and
+        the original record (for rejects), so memory stays bounded by one import per group.
+        """
         base_lists = None
-        for it in items:
-            c = it[1]
+        limit = self.import_limit
+        for record, c in items:
             lists = c["list_ids"]
             if not lists:
                 base_lists = base_lists or self.account.import_list_ids()
                 lists = base_lists
             key = (tuple(sorted(set(lists))), bool(c.get("email_blacklisted")), bool(c.get("sms_blacklisted")))
-            groups.setdefault(key, []).append(it)
-        limit = int(self.config.get("import_max_bytes", 8_000_000))
-        for (lists, eb, sb), rows in groups.items():
-            chunk: list[tuple[dict, dict]] = []
-            encoded: list[bytes] = []
-            size = 300  # the envelope: flags, listIds
-            for it in rows:
-                row = _encoder.encode(self.import_row(it[1]))
-                if len(row) + 1 > limit - 300:
-                    self.reject(it[0], "payload_too_large",
-                                f"contact serializes to {len(row)} bytes, over import_max_bytes", key=it[1]["key"])
-                    continue
-                if chunk and size + len(row) + 1 > limit:
-                    self.post_import(chunk, encoded, list(lists), eb, sb)
-                    chunk, encoded, size = [], [], 300
-                chunk.append(it)
-                encoded.append(row)
-                size += len(row) + 1
-            if chunk:
-                self.post_import(chunk, encoded, list(lists), eb, sb)
+            row = _encoder.encode(self.import_row(c))
+            if len(row) + 1 > limit - _ENVELOPE:
+                self.reject(record, "payload_too_large",
+                            f"contact serializes to {len(row)} bytes, over import_max_bytes", key=c["key"])
+                continue
+            buf = self.open_imports.get(key)
+            if buf is not None and buf.size + len(row) + 1 > limit:
+                self.post_import(key, self.open_imports.pop(key))
+                buf = None
+            if buf is None:
+                buf = self.open_imports[key] = OpenImport()
+            buf.rows.append(row)
+            buf.size += len(row) + 1
+            if not self.dry_run:
+                small = {k: c[k] for k in ("key", "email", "sms", "ext_id") if c.get(k)}
+                if c["unlink"]:
+                    small["unlink"] = c["unlink"]
+                buf.sources.append((_encoder.encode(record), small))
+
+    def flush_imports(self) -> None:
+        """Send every open import (before STATE, and at the end)."""
+        while self.open_imports:
+            key = next(iter(self.open_imports))
+            self.post_import(key, self.open_imports.pop(key))
 
     def import_row(self, c: dict[str, Any]) -> dict[str, Any]:
-        attrs = dict(c["attributes"])
-        if c.get("sms"):
-            attrs["SMS"] = c["sms"]
-        if c.get("ext_id"):
-            attrs["EXT_ID"] = c["ext_id"]
+        attrs = c["attributes"]
+        if c.get("sms") or c.get("ext_id"):
+            attrs = dict(attrs)
+            if c.get("sms"):
+                attrs["SMS"] = c["sms"]
+            if c.get("ext_id"):
+                attrs["EXT_ID"] = c["ext_id"]
         row: dict[str, Any] = {"attributes": attrs}
         if c.get("email"):
             row["email"] = c["email"]
         return row
 
-    def post_import(self, chunk: list[tuple[dict, dict]], rows: list[bytes], lists: list[int],
-                    eb: bool, sb: bool) -> None:
-        head = {"listIds": lists, "updateExistingContacts": bool(self.config.get("update_existing", True)),
-                "emptyContactsAttributes": bool(self.config.get("clear_missing_attributes"))
-                and bool(self.config.get("update_existing", True)),
+    def post_import(self, key: tuple[Any, ...], buf: OpenImport) -> None:
+        lists, eb, sb = key
+        update = bool(self.config.get("update_existing", True))
+        head = {"listIds": list(lists), "updateExistingContacts": update,
+                "emptyContactsAttributes": bool(self.config.get("clear_missing_attributes")) and update,
                 "disableNotification": True}
         if eb:
             head["emailBlacklist"] = True
         if sb:
             head["smsBlacklist"] = True
         # Splice the already-encoded rows: the payload is measured and built once.
-        body = _encoder.encode(head)[:-1] + b',"jsonBody":[' + b",".join(rows) + b"]}"
+        body = _encoder.encode(head)[:-1] + b',"jsonBody":[' + b",".join(buf.rows) + b"]}"
+        n = len(buf.rows)
+        buf.rows.clear()
         if self.dry_run:
-            self.ledger.would["contacts_upserted_via_import"] += len(chunk)
+            self.ledger.would["contacts_upserted_via_import"] += n
             self.ledger.would["import_calls"] += 1
             return
         try:
             reply = self.client.post("/contacts/import", msgspec.Raw(body))
         except BrevoError as exc:
-            for record, c in chunk:
-                self.reject(record, "import_rejected", f"Brevo refused the import: {exc.message}", exc.body,
-                            key=c["key"])
+            for raw, c in buf.sources:
+                self.reject(_decoder.decode(raw), "import_rejected", f"Brevo refused the import: {exc.message}",
+                            exc.body, key=c["key"])
             return
         pid = int(reply.json_body["processId"])
         unlink: dict[int, list[str]] = {}
-        for _record, c in chunk:
-            for lid in c["unlink"]:
+        for _raw, c in buf.sources:
+            for lid in c.get("unlink", ()):
                 if c.get("email"):
                     unlink.setdefault(lid, []).append(c["email"])
-        first = float(self.config.get("import_poll_initial_seconds", 2.0)) + len(chunk) / 20_000
+        first = float(self.config.get("import_poll_initial_seconds", 2.0)) + n / 20_000
         now = time.monotonic()
         self.logger.info("stream %s: import process %s started for %d contacts (%d bytes)",
-                         self.stream_name, pid, len(chunk), len(body))
-        self.account.add_import(PendingImport(pid, self.stream_name, chunk, now, now + first, first, unlink))
+                         self.stream_name, pid, n, len(body))
+        self.account.add_import(PendingImport(pid, self.stream_name, buf.sources, now, now + first, first, unlink))
 
     def single_body(self, c: dict[str, Any], drop_sms: bool = False) -> dict[str, Any]:
         attrs = dict(c["attributes"])

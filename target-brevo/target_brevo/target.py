@@ -14,6 +14,7 @@ import msgspec
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.target_base import Target
 
 from .account import Account
@@ -198,6 +199,7 @@ class TargetBrevo(Target):
         self.mirror_seen: dict[int, set[tuple[str, Any]]] = {}
         self.events_batch_unavailable = False
         self.message_reader.on_bad_line = self._bad_line
+        self._fast_path = not cfg.get("flattening_enabled") and not cfg.get("add_record_metadata")
 
     # --- routing ---------------------------------------------------------------------------------
     def stream_type(self, stream_name: str) -> str | None:
@@ -225,9 +227,26 @@ class TargetBrevo(Target):
 
     def _process_record_message(self, message_dict: dict) -> None:
         stream = message_dict.get("stream")
-        if stream is not None and stream not in self.mapper.stream_maps:
+        maps = self.mapper.stream_maps.get(stream) if stream is not None else None
+        if stream is not None and maps is None:
             raise InputError(f"input line {self.message_reader.line_no}: RECORD for stream {stream!r} "
                              "before its SCHEMA")
+        record = message_dict.get("record")
+        sink = self._sinks_active.get(stream) if self._fast_path else None
+        if (sink is not None and isinstance(record, dict) and len(maps) == 1
+                and type(maps[0]) is SameRecordTransform and maps[0].stream_alias == stream):
+            # The SDK's own steps for an unmapped stream, minus the per-record copy, transform,
+            # key-property check and debug log of the whole batch (the target's hot path).
+            context = sink._get_context(record)
+            sink._remove_sdc_metadata_from_record(record)
+            sink._validate_and_parse(record)
+            sink.tally_record_read()
+            sink.process_record(record, context)
+            sink.record_counter_metric.increment()
+            if sink.is_full:
+                self.drain_one(sink)
+            self._handle_max_record_age()
+            return
         super()._process_record_message(message_dict)
 
     # --- draining and state ----------------------------------------------------------------------
@@ -236,6 +255,12 @@ class TargetBrevo(Target):
         ordered = sorted(self._sinks_active.items(),
                          key=lambda kv: DRAIN_ORDER.get(getattr(kv[1], "object_type", ""), 9))
         self._sinks_active = dict(ordered)
+        for sink in self._sinks_to_clear:
+            # An archived sink (its schema changed) is dropped by the SDK's drain: send its
+            # open imports first so the settle before STATE covers them.
+            self.drain_one(sink)
+            if hasattr(sink, "flush_imports"):
+                sink.flush_imports()
         super().drain_all(is_endofpipe=is_endofpipe)
 
     def drain_type(self, object_type: str) -> None:
@@ -250,6 +275,10 @@ class TargetBrevo(Target):
         super()._write_state_message(state)
 
     def settle(self) -> None:
+        for sink in [*self._sinks_to_clear, *self._sinks_active.values()]:
+            flush = getattr(sink, "flush_imports", None)
+            if flush is not None:
+                flush()
         self.account.settle()
         self.ledger.flush()
 
