@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import msgspec
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, RecordsWithoutSchemaException
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.target_base import Target
 
@@ -229,8 +229,8 @@ class TargetBrevo(Target):
         stream = message_dict.get("stream")
         maps = self.mapper.stream_maps.get(stream) if stream is not None else None
         if stream is not None and maps is None:
-            raise InputError(f"input line {self.message_reader.line_no}: RECORD for stream {stream!r} "
-                             "before its SCHEMA")
+            raise RecordsWithoutSchemaException(f"input line {self.message_reader.line_no}: RECORD for stream "
+                                                f"{stream!r} before its SCHEMA")
         record = message_dict.get("record")
         sink = self._sinks_active.get(stream) if self._fast_path else None
         if (sink is not None and isinstance(record, dict) and len(maps) == 1
@@ -338,7 +338,7 @@ class TargetBrevo(Target):
         """Run the target; errors end it with one clear line on stderr, never a traceback."""
         try:
             super().invoke(*args, **kwargs)
-        except (ConfigValidationError, FatalError, InputError) as exc:
+        except (ConfigValidationError, FatalError, InputError, RecordsWithoutSchemaException) as exc:
             detail = "; ".join(getattr(exc, "errors", []) or []) or str(exc)
             sys.stderr.write(f"target-brevo: error: {detail}\n")
             sys.exit(1)
