@@ -10,7 +10,9 @@ from collections import Counter
 
 import msgspec
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, MapExpressionError, StreamMapConfigError
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
+from singer_sdk.mapper import PluginMapper, RemoveRecordTransform
 from singer_sdk.mapper_base import InlineMapper
 from singer_sdk.singerlib import ActivateVersionMessage, RecordMessage, SchemaMessage
 
@@ -30,6 +32,11 @@ class MapBrevo(InlineMapper):
     name = "map-brevo"
     message_reader_class = FastReader
     message_writer_class = FastWriter
+    # No schema flattening: it would break the nested `attributes`/`identifiers` objects that
+    # target-brevo reads. singer-sdk stream maps are applied to the input (see __init__).
+    capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
+        PluginCapabilities.ABOUT, PluginCapabilities.STREAM_MAPS, PluginCapabilities.STRUCTURED_LOGGING,
+    ]
 
     config_jsonschema = th.PropertiesList(
         th.Property("preset", th.StringType, default="generic",
@@ -81,6 +88,15 @@ class MapBrevo(InlineMapper):
         super().__init__(**kwargs)
         # Everything about the mapping is checked here, before the first input line is read.
         self.plan = Plan(spec.build(dict(self.config)), carry_keys=self.config.get("carry_keys", True))
+        # singer-sdk stream maps (`stream_maps`), when configured, run on the input before the
+        # Brevo mapping: filter records, compute fields, alias streams.
+        self.pre_maps: PluginMapper | None = None
+        if self.config.get("stream_maps"):
+            try:
+                self.pre_maps = PluginMapper(plugin_config=dict(self.config), logger=self.logger)
+            except (StreamMapConfigError, MapExpressionError) as exc:
+                msg = f"config, key `stream_maps`: {exc}"
+                raise spec.MappingError(msg) from None
         self.bound: dict[str, list[Bound]] = {}
         self.passthrough: set[str] = set()
         self.counts_in: Counter[str] = Counter()
@@ -120,13 +136,34 @@ class MapBrevo(InlineMapper):
             o = b.output
             yield SchemaMessage(o.stream, o.schema, o.key_properties, o.bookmark_properties)
 
+    def _pre_mapped_schemas(self, message_dict: dict) -> list[dict]:
+        """The SCHEMA messages singer-sdk stream maps make of one input SCHEMA."""
+        assert self.pre_maps is not None
+        try:
+            self.pre_maps.register_raw_stream_schema(message_dict["stream"], message_dict["schema"],
+                                                     message_dict.get("key_properties") or [])
+        except (StreamMapConfigError, MapExpressionError) as exc:
+            msg = f"config, key `stream_maps`: {exc}"
+            raise spec.MappingError(msg) from None
+        return [{**message_dict, "stream": sm.stream_alias, "schema": sm.transformed_schema,
+                 "key_properties": list(sm.transformed_key_properties or [])}
+                for sm in self.pre_maps.stream_maps[message_dict["stream"]]
+                if not isinstance(sm, RemoveRecordTransform)]
+
     def _process_schema_message(self, message_dict: dict) -> None:
         self._assert_line_requires(message_dict, requires={"stream", "schema"})
+        if self.pre_maps is None:
+            self._schema(message_dict, self.message_reader.current_line)
+            return
+        for mapped in self._pre_mapped_schemas(message_dict):
+            self._schema(mapped, None)
+
+    def _schema(self, message_dict: dict, raw: bytes | None) -> None:
         bound = self._bind(message_dict)
         w = self.message_writer
         if bound is None:
             if message_dict["stream"] in self.passthrough:
-                w.write_raw(self.message_reader.current_line)
+                w.write_raw(raw if raw is not None else _encode(message_dict) + b"\n")
             return
         for b in bound:
             o = b.output
@@ -159,13 +196,26 @@ class MapBrevo(InlineMapper):
     def _process_record_message(self, message_dict: dict) -> None:
         # The hot path: the same transforms as map_record_message, encoded straight to bytes
         # without building Message objects or flushing per line (see README "Performance").
+        if self.pre_maps is None:
+            self._record(message_dict, self.message_reader.current_line)
+            return
+        stream = message_dict.get("stream")
+        if stream not in self.pre_maps.stream_maps:
+            msg = f"RECORD for stream {stream!r} arrived before its SCHEMA"
+            raise RecordError(msg)
+        for sm in self.pre_maps.stream_maps[stream]:
+            rec = sm.transform(message_dict["record"])
+            if rec is not None:
+                self._record({**message_dict, "stream": sm.stream_alias, "record": rec}, None)
+
+    def _record(self, message_dict: dict, raw: bytes | None) -> None:
         stream = message_dict.get("stream")
         self.counts_in[stream] += 1
         bound = self._routed(message_dict)
         w = self.message_writer
         if bound is None:
             if stream in self.passthrough:
-                w.write_raw(self.message_reader.current_line)
+                w.write_raw(raw if raw is not None else _encode(message_dict) + b"\n")
                 self.counts_out[stream] += 1
             else:
                 self.dropped_streams[stream] += 1
@@ -200,11 +250,14 @@ class MapBrevo(InlineMapper):
 
     def map_activate_version_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
         """ACTIVATE_VERSION goes to every output stream of the input stream."""
-        stream = message_dict["stream"]
-        if stream in self.passthrough:
-            yield ActivateVersionMessage(stream, message_dict["version"])
-        for b in self.bound.get(stream, []):
-            yield ActivateVersionMessage(b.out_stream, message_dict["version"])
+        streams = [message_dict["stream"]]
+        if self.pre_maps is not None:
+            streams = [sm.stream_alias for sm in self.pre_maps.stream_maps.get(streams[0], [])]
+        for stream in streams:
+            if stream in self.passthrough:
+                yield ActivateVersionMessage(stream, message_dict["version"])
+            for b in self.bound.get(stream, []):
+                yield ActivateVersionMessage(b.out_stream, message_dict["version"])
 
     def _process_activate_version_message(self, message_dict: dict) -> None:
         for m in self.map_activate_version_message(message_dict):

@@ -289,3 +289,30 @@ def test_generic_products_and_orders_from_mapping_file(run_map, tmp_path):
     assert run.records("shop_products") == [{"source_sku": "A1", "id": "A1", "name": "Mug", "price": 9.5, "categories": ["kitchen"]}]
     assert run.records("shop_orders")[0]["id"] == "O1"
     assert run.records("shop_contacts") == [{"email": "a@x.io", "attributes": {"FIRSTNAME": "Al"}}]
+
+
+def test_singer_sdk_stream_maps_run_on_the_input(run_map):
+    run = run_map({"preset": "klaviyo", "stream_maps": {"profiles": {
+        "__filter__": "email != 'p2@example.com'", "nickname": "first_name.upper()"}},
+        "field_mapping": {"nickname": "NICKNAME"}},
+        [PROFILE_SCHEMA, profile(1), profile(2), {"type": "ACTIVATE_VERSION", "stream": "profiles", "version": 3}])
+    recs = run.records("klaviyo_contacts")
+    assert [r["email"] for r in recs] == ["p1@example.com"]
+    assert recs[0]["attributes"]["NICKNAME"] == "ANN"
+    assert run.messages[-1] == {"type": "ACTIVATE_VERSION", "stream": "klaviyo_contacts", "version": 3}
+
+
+def test_stream_maps_alias_reaches_a_route_and_unrouted_alias_passes(run_map):
+    run = run_map({"preset": "generic", "stream_routing": {"people": "contacts"}, "field_mapping": {"email": "email"},
+                   "stream_maps": {"customers": {"__alias__": "people"}, "other": {"id": "id", "x": "__NULL__"}}},
+                  [{"type": "SCHEMA", "stream": "customers", "key_properties": [], "schema": {"type": "object", "properties": {"email": {"type": "string"}}}},
+                   {"type": "RECORD", "stream": "customers", "record": {"email": "a@x.io"}},
+                   {"type": "SCHEMA", "stream": "other", "key_properties": [], "schema": {"type": "object", "properties": {"id": {"type": "integer"}, "x": {"type": "integer"}}}},
+                   {"type": "RECORD", "stream": "other", "record": {"id": 1, "x": 2}}])
+    assert run.records("contacts") == [{"email": "a@x.io", "attributes": {}}]
+    assert run.records("other") == [{"id": 1}]
+
+
+def test_bad_stream_map_fails_at_its_schema_before_records(run_map):
+    with pytest.raises(MappingError, match=r"input line 1: config, key `stream_maps`"):
+        run_map({"stream_maps": {"profiles": {"x": "1 +"}}}, [PROFILE_SCHEMA, profile()])
