@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import os
+import tempfile
 import threading
 import time
 import uuid
@@ -114,6 +115,8 @@ class Braze(Vendor):
         self.edits: dict[tuple[str, int], datetime] = {}  # (kind, index) → last_edited after `advance`
         self.exports: dict[str, dict[str, Any]] = {}  # token → export
         self.running: dict[str, str] = {}  # segment id → token of its unfinished export
+        # Finished ZIPs by (segment, fields, attributes): the content is a pure function of the seed.
+        self.files: dict[tuple[Any, ...], _ZipFile] = {}
         self.lock = threading.Lock()
         self.denied: set[str] = {p for p in os.environ.get("SANDBOX_BRAZE_DENIED", "").split(",") if p}
         self.export_delay = float(os.environ.get("SANDBOX_BRAZE_EXPORT_DELAY", "0.5"))
@@ -693,35 +696,41 @@ class Braze(Vendor):
         now = time.monotonic()
         with self.lock:
             token = self.running.get(seg_id)
-            if token and self.exports[token]["ready_at"] > now:
+            if token and not self._ready(self.exports[token]):
                 raise HTTPError(429, "An export is already running for this segment")
             token = uuid.uuid4().hex
             stamp = self.sb.now()
             prefix = f"segment-export/{seg_id}/{stamp:%Y-%m-%d}/{token}-{int(stamp.timestamp())}"
-            self.exports[token] = {"segment_id": seg_id, "segment_index": index, "fields": list(fields),
-                                   "attrs": body.get("custom_attributes_to_export"),
-                                   "ready_at": now + self.export_delay, "object_prefix": prefix, "downloads": 0}
+            attrs = body.get("custom_attributes_to_export")
+            key = (seg_id, tuple(fields), tuple(attrs or ()), self.users_per_file)
+            if key not in self.files:
+                # Braze prepares the file in the background; so does the sandbox (to a temporary file).
+                self.files[key] = _ZipFile(self._zip(seg_id, index, list(fields), attrs))
+            self.exports[token] = {"segment_id": seg_id, "file": key, "ready_at": now + self.export_delay,
+                                   "object_prefix": prefix, "downloads": 0}
             self.running[seg_id] = token
         return {"message": "success", "object_prefix": prefix, "url": f"{req.base_url}/export-files/{token}.zip"}
+
+    def _ready(self, export: dict[str, Any]) -> bool:
+        return time.monotonic() >= export["ready_at"] and self.files[export["file"]].done.is_set()
 
     def download_export(self, req: Request) -> Response:
         token = req.params["file"].removesuffix(".zip")
         export = self.exports.get(token)
-        if export is None or time.monotonic() < export["ready_at"]:
+        if export is None or not self._ready(export):
             # What S3 answers for a pre-signed URL whose object is not there (yet).
             return Response(S3_NOT_READY, 404, content_type="application/xml")
         export["downloads"] += 1
-        return Response(self._zip(export), content_type="application/zip")
+        return Response(self.files[export["file"]].chunks(), content_type="application/zip")
 
-    def _zip(self, export: dict[str, Any]) -> Iterator[bytes]:
-        """The export ZIP, generated while it is sent: one JSON-lines file per 5,000 users."""
-        members = self.members(export["segment_index"])
-        fields, attrs = export["fields"], export["attrs"]
+    def _zip(self, seg_id: str, index: int, fields: list[str], attrs: list[str] | None) -> Iterator[bytes]:
+        """The export ZIP, generated in chunks: one JSON-lines file per 5,000 users."""
+        members = self.members(index)
         sink = _Sink()
         with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
             per_file = self.users_per_file
             for part, start in enumerate(range(0, len(members), per_file)):
-                with zf.open(f"{export['segment_id']}-{part}.txt", "w", force_zip64=True) as member:
+                with zf.open(f"{seg_id}-{part}.txt", "w", force_zip64=True) as member:
                     lines = []
                     for i in members[start:start + per_file]:
                         lines.append(encode(self._pick(self._user(i), fields, attrs)))
@@ -734,3 +743,31 @@ class Braze(Vendor):
                 yield sink.take()
         yield sink.take()
 
+
+class _ZipFile:
+    """An export file written by a background thread to a temporary file, then served from it."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        # Lives as long as the sandbox keeps this export (until reset); deleted when collected.
+        self.file = tempfile.TemporaryFile(prefix="sandbox-braze-export-")  # noqa: SIM115
+        self.size = 0
+        self.done = threading.Event()
+        threading.Thread(target=self._write, args=(chunks,), name="braze-export", daemon=True).start()
+
+    def _write(self, chunks: Iterator[bytes]) -> None:
+        try:
+            for chunk in chunks:
+                self.file.write(chunk)
+            self.file.flush()
+            self.size = self.file.tell()
+        finally:
+            self.done.set()
+
+    def chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
+        offset, fd = 0, self.file.fileno()
+        while offset < self.size:
+            chunk = os.pread(fd, min(size, self.size - offset), offset)  # no shared file position
+            if not chunk:
+                return
+            offset += len(chunk)
+            yield chunk
