@@ -37,6 +37,7 @@ class Ledger:
         with self._lock:
             if self._file is None:
                 # 0600: rejects hold personal data.
+                self.path.parent.mkdir(parents=True, exist_ok=True)
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
                 os.chmod(self.path, 0o600)
                 self._file = os.fdopen(fd, "ab")
