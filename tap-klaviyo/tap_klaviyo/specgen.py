@@ -65,7 +65,9 @@ TAP_FIELDS: dict[str, dict[str, Any]] = {
     "list_members": {"list_id": {"type": "string"}, "profile_id": {"type": "string"}},  # the parent list
     "segment_members": {"segment_id": {"type": "string"}, "profile_id": {"type": "string"}},
     "flow_messages": {"flow_action_id": _STR},  # the parent flow action
-    "metric_aggregates": {"metric_id": {"type": "string"}, "date": _DT, "dimensions": {
+    # One row per (query, date, dimension values) of the aggregate's response.
+    "metric_aggregates": {"metric_id": {"type": "string"}, "interval": {"type": "string"}, "date": _DT,
+                          "dimension_key": {"type": "string"}, "dimensions": {
         "type": ["array", "null"], "items": {"type": ["string", "null"]}}, "measurements": {
         "type": ["object", "null"], "additionalProperties": {"type": ["number", "null"]}}},
 }

@@ -24,7 +24,7 @@ STREAMS = [
     streams.FlowsStream, streams.FlowActionsStream, streams.FlowMessagesStream, streams.TemplatesStream,
     streams.TagsStream, streams.TagGroupsStream,
     streams.CatalogItemsStream, streams.CatalogVariantsStream, streams.CatalogCategoriesStream,
-    streams.CouponsStream, streams.CouponCodesStream,
+    streams.CouponsStream, streams.CouponCodesStream, streams.MetricAggregatesStream,
 ]
 
 
@@ -77,6 +77,14 @@ class TapKlaviyo(Tap):
                     description="Only events of these metrics (one state partition per metric)."),
         th.Property("events_include_profile", th.BooleanType, default=True,
                     description="Side-load each event's profile email (`include=profile`)."),
+        th.Property("metric_aggregates", th.ArrayType(th.ObjectType(
+            th.Property("metric_id", th.StringType, required=True),
+            th.Property("measurements", th.ArrayType(th.StringType), description="count, sum_value, unique"),
+            th.Property("interval", th.StringType, description="hour, day (default), week or month"),
+            th.Property("by", th.ArrayType(th.StringType), description="dimensions, e.g. $message"),
+        )), description="Queries for the opt-in `metric_aggregates` stream (paced to 3/s, 60/m)."),
+        th.Property("metric_aggregates_window_days", th.NumberType, default=30,
+                    description="Days per metric-aggregates query."),
         th.Property("page_sizes", th.ObjectType(additional_properties=th.IntegerType),
                     description="`page[size]` per stream; default each endpoint's maximum."),
         th.Property("pace_requests", th.BooleanType, default=True,

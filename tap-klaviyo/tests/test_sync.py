@@ -186,3 +186,25 @@ def test_every_request_uses_its_spec_page_size(sandbox, conformance, tap_config,
         path = ENDPOINTS[stream]["path"]
         sizes = {int(ex.query["page[size]"][0]) for ex in seen if ex.path.rstrip("/") == path}
         assert sizes == {ENDPOINTS[stream]["page_size"]["maximum"]}, stream
+
+
+def test_metric_aggregates_are_opt_in_and_paced(sandbox, conformance, tap_config, run):
+    metrics = run(tap_config, ["metrics"])["records"]["metrics"]
+    placed = next(m["id"] for m in metrics if m["name"] == "Placed Order")
+    config = {**tap_config, "start_date": "2026-09-01T00:00:00Z", "metric_aggregates_window_days": 365,
+              "metric_aggregates": [{"metric_id": placed, "measurements": ["count", "sum_value"],
+                                     "interval": "week", "by": ["$message"]}]}
+    out = run(config, ["metric_aggregates"])
+    rows = out["records"]["metric_aggregates"]
+    assert rows
+    assert all(r["metric_id"] == placed and r["interval"] == "week" for r in rows)
+    assert {"count", "sum_value"} <= set(rows[0]["measurements"])
+    assert len({(r["date"], r["dimension_key"]) for r in rows}) == len(rows)
+    assert sum(r["measurements"]["count"] for r in rows) > 0
+    seen = []
+    sandbox.sb.observers.append(seen.append)
+    try:
+        assert run(tap_config, ["metric_aggregates"])["records"]["metric_aggregates"] == []
+    finally:
+        sandbox.sb.observers.pop()
+    assert seen == []  # no query configured: not a single call to the 3/s endpoint

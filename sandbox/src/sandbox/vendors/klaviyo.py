@@ -1035,17 +1035,15 @@ class Klaviyo(Vendor):
         by = attrs.get("by") or []
         rows = []
         groups = [[]] if not by else [[f"{d} value {g}" for d in by] for g in ("A", "B")]
-        for dims in groups:
-            measurements = {}
-            for name in attrs["measurements"]:
-                vals = []
-                for d in dates:
-                    lo_i = self._event_index_at(d)
-                    hi_i = self._event_index_at(min(d + step, end))
-                    count = sum(1 for i in range(lo_i, hi_i) if self._event_metric(i) == m) // len(groups)
-                    vals.append(float(count if name != "sum_value" else round(count * 42.5, 2)))
-                measurements[name] = vals
-            rows.append({"dimensions": dims, "measurements": measurements})
+        visible = self._event_index_at(self.sb.data_now() + timedelta(seconds=1))
+        totals = [sum(1 for i in range(self._event_index_at(d), min(visible, self._event_index_at(min(d + step, end))))
+                      if self._event_metric(i) == m) for d in dates]
+        for g, dims in enumerate(groups):
+            # The first group gets the odd one out, so the groups add up to the metric's count.
+            counts = [t // len(groups) + (1 if g < t % len(groups) else 0) for t in totals]
+            rows.append({"dimensions": dims, "measurements": {
+                name: [float(c if name != "sum_value" else round(c * 42.5, 2)) for c in counts]
+                for name in attrs["measurements"]}})
         return Response({"data": {"type": "metric-aggregate", "id": str(uuid.uuid4()),
                                   "attributes": {"dates": [_iso(d) for d in dates], "data": rows},
                                   "links": {"self": f"{req.base_url}/api/metric-aggregates/"}},
