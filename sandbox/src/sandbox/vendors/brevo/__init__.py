@@ -6,6 +6,7 @@ uses; both work on one ``Store``, so what the target writes is what the tap read
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,15 @@ BUCKETS = {
     "smtp_send": (Window(1_000, 1), Window(3_600_000, HOUR)),
     "smtp": (Window(300, HOUR),),
     "default": (Window(100, HOUR),),
+}
+
+
+# The map-brevo presets' default destination lists (see mappings/README.md).
+MIGRATION_LISTS = {
+    5: "All customers", 6: "Newsletter", 7: "Buyers",
+    10: "Braze: engaged users", 11: "Braze: dormant users",
+    16: "Iterable: all users", 17: "Iterable: engaged users", 18: "Iterable: inactive users",
+    20: "Klaviyo: all contacts", 21: "Klaviyo: subscribers", 22: "Klaviyo: high value",
 }
 
 
@@ -51,6 +61,17 @@ class Brevo(Vendor):
         self.seed_contacts(self.scale.get("brevo_contacts", max(10, self.scale["profiles"] // 10)))
         read.register(self)
         write.register(self)
+        self.seed_migration_lists()
+
+    def seed_migration_lists(self) -> None:
+        """The destination lists the map-brevo presets point at by default, as a customer preparing
+        a migration creates them; ids already taken by seeded lists are left as they are."""
+        folder = self.db.new_folder("Migration")
+        for list_id, name in MIGRATION_LISTS.items():
+            if list_id not in self.db.lists:
+                self.db.lists[list_id] = {"id": list_id, "name": name, "folderId": folder["id"],
+                                          "createdAt": data.iso(self.sb.anchor)}
+        self.db.list_ids = itertools.count(max(self.db.lists) + 1)
 
     def seed_contacts(self, count: int) -> None:
         """An account that already has contacts, some with identifiers others will collide with."""
