@@ -11,12 +11,14 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 import requests
 from singer_sdk import RESTStream, SchemaDirectory, StreamSchema
 from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers.jsonpath import extract_jsonpath
 from singer_sdk.pagination import HeaderLinkPaginator, OffsetPaginator, PageNumberPaginator
 
 from tap_braze import schemas
@@ -200,12 +202,15 @@ class BrazeStream(RESTStream[Any]):
         """429: until ``X-RateLimit-Reset`` (Braze sends no Retry-After); otherwise expo + jitter."""
         response = getattr(exc, "response", None)
         if response is not None and response.status_code == 429:
-            reset = response.headers.get("X-RateLimit-Reset")
-            if reset:
-                try:
+            headers = response.headers
+            reset, remaining = headers.get("X-RateLimit-Reset"), headers.get("X-RateLimit-Remaining", "0")
+            # A 429 with budget left is not a rate limit ("an export of this segment is already
+            # running"): back off exponentially instead of sleeping until the window resets.
+            try:
+                if reset and float(remaining) <= 0:
                     return min(MAX_RESET_WAIT, max(0.0, float(reset) - time.time()) + 0.05)
-                except ValueError:
-                    pass
+            except ValueError:
+                pass
         return min(120.0, self.retry_base * 2 ** (attempt - 1)) + random.uniform(0, self.retry_base / 2)
 
     @override
@@ -259,23 +264,33 @@ class BrazeStream(RESTStream[Any]):
             page += 1
 
 
+class _ShortPage:
+    """Mixin for Braze's fixed-size pages: a page shorter than the size is the last one."""
+
+    def __init__(self, *args: Any, records_path: str, size: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.records_path, self.size = records_path, size
+
+    def has_more(self, response: requests.Response) -> bool:
+        return sum(1 for _ in extract_jsonpath(self.records_path, response.json())) >= self.size
+
+
+class ShortPageNumberPaginator(_ShortPage, PageNumberPaginator):
+    """``page`` numbers from 0."""
+
+
+class ShortOffsetPaginator(_ShortPage, OffsetPaginator):
+    """``limit``/``offset``."""
+
+
 class PagedStream(BrazeStream):
     """``page`` from 0, a fixed page size; a short page is the last."""
 
     page_size = 100
 
     @override
-    def get_new_paginator(self) -> PageNumberPaginator:
-        size = self.page_size
-        path = self.records_jsonpath
-
-        class _Paginator(PageNumberPaginator):
-            def has_more(self, response: requests.Response) -> bool:
-                from singer_sdk.helpers.jsonpath import extract_jsonpath
-
-                return len(list(extract_jsonpath(path, response.json()))) >= size
-
-        return _Paginator(0)
+    def get_new_paginator(self) -> ShortPageNumberPaginator:
+        return ShortPageNumberPaginator(0, records_path=self.records_jsonpath, size=self.page_size)
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
@@ -288,17 +303,8 @@ class OffsetStream(BrazeStream):
     page_size = 500
 
     @override
-    def get_new_paginator(self) -> OffsetPaginator:
-        size = self.page_size
-        path = self.records_jsonpath
-
-        class _Paginator(OffsetPaginator):
-            def has_more(self, response: requests.Response) -> bool:
-                from singer_sdk.helpers.jsonpath import extract_jsonpath
-
-                return len(list(extract_jsonpath(path, response.json()))) >= size
-
-        return _Paginator(0, size)
+    def get_new_paginator(self) -> ShortOffsetPaginator:
+        return ShortOffsetPaginator(0, self.page_size, records_path=self.records_jsonpath, size=self.page_size)
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
@@ -314,11 +320,12 @@ class LinkStream(BrazeStream):
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
-        if next_page_token is None:
-            return {}
-        from urllib.parse import parse_qs
+        return query_of(next_page_token.geturl()) if next_page_token is not None else {}
 
-        return {k: v[0] for k, v in parse_qs(next_page_token.query).items()}
+
+def query_of(url: str) -> dict[str, str]:
+    """The query parameters of a ``Link`` URL (Braze's cursors)."""
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
 class ExportDownloader:

@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_braze.client import (
     BrazeStream,
     ExportDownloader,
+    ForbiddenStreamError,
     LinkStream,
     OffsetStream,
     PagedStream,
     override,
+    query_of,
 )
 
 if TYPE_CHECKING:
@@ -214,10 +217,8 @@ class _PartitionedSeries(_Series):
         if self._partitions is None:
             try:
                 self._partitions = self.ids()
-            except Exception as exc:
-                from tap_braze.client import ForbiddenStreamError
-
-                if not (isinstance(exc, ForbiddenStreamError) and self.config.get("skip_forbidden_streams")):
+            except ForbiddenStreamError as exc:
+                if not self.config.get("skip_forbidden_streams"):
                     raise
                 self.logger.warning("Skipping: %s", exc)
                 self._partitions = []
@@ -286,8 +287,6 @@ class CustomEventDataSeriesStream(_PartitionedSeries):
 
     @override
     def ids(self) -> list[dict[str, Any]]:
-        from urllib.parse import parse_qs, urlsplit
-
         names: list[str] = []
         params: dict[str, str] = {}
         while True:  # /events: cursor pages through the Link header
@@ -296,7 +295,7 @@ class CustomEventDataSeriesStream(_PartitionedSeries):
             url = resp.links.get("next", {}).get("url")
             if not url:
                 return [{"event_name": n} for n in names]
-            params = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+            params = query_of(url)
 
 
 def _series(stream_name: str, api_path: str, permission: str, **extra: str) -> type[_Series]:
@@ -507,8 +506,6 @@ class UsersStream(BrazeStream):
             started = self.call("POST", self.path, body=body).json()
             url = started.get("url")
             if not url:
-                from singer_sdk.exceptions import FatalAPIError
-
                 raise FatalAPIError(f"Stream 'users': segment {segment_id}: Braze wrote the export to the "
                                     f"workspace's own storage ({started.get('object_prefix')}); this tap reads "
                                     "only the download URL (no S3/Azure/GCS credentials configured in Braze)")

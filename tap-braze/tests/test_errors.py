@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
+from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 
 from tap_braze.client import RATE_GROUPS, BrazeStream, Pacer
 from tap_braze.tap import TapBraze, check_base_url
@@ -131,3 +131,36 @@ def test_the_key_never_appears_in_output_or_logs(sandbox, conformance, braze_con
     assert run.records("campaigns")
     everything = json.dumps(run.messages) + run.log + caplog.text
     assert secret not in everything
+
+
+def _response(status: int, headers: dict[str, str]):
+    import requests
+
+    resp = requests.Response()
+    resp.status_code, resp.headers = status, requests.structures.CaseInsensitiveDict(headers)
+    return resp
+
+
+def test_retry_wait_reads_the_reset_only_for_a_spent_budget():
+    stream = TapBraze(config={"api_key": "k", "instance_url": "http://127.0.0.1:1/braze"}).streams["campaigns"]
+    reset = f"{time.time() + 30:.0f}"
+    spent = _response(429, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset})
+    assert 28 < stream.retry_wait(RetriableAPIError("x", spent), 1) <= 31
+    busy = _response(429, {"X-RateLimit-Remaining": "249000", "X-RateLimit-Reset": reset})  # a running export
+    assert stream.retry_wait(RetriableAPIError("x", busy), 1) < 3.1
+    assert 8 <= stream.retry_wait(RetriableAPIError("x", _response(503, {})), 3) < 9.1  # 2 s * 2**2 + jitter
+
+
+def test_5xx_resets_and_truncated_bodies_are_retried(sandbox, conformance, braze_config, run_tap, monkeypatch):
+    monkeypatch.setattr(BrazeStream, "retry_base", 0.05)
+    sandbox.faults("503#1~^/braze/segments/list,truncate#1~^/braze/segments/list,reset#1~^/braze/segments/list")
+    run = run_tap(braze_config, ["segments"])
+    assert len(run.records("segments")) == len(sandbox.sb.vendors["braze"].segments)
+    assert sandbox.stats()["faults"]["total"] == 3
+
+
+def test_other_4xx_are_not_retried(sandbox, conformance, braze_config, run_tap):
+    sandbox.faults("400#5~^/braze/catalogs$")
+    with pytest.raises(FatalAPIError, match="Stream 'catalogs': 400"):
+        run_tap(braze_config, ["catalogs"])
+    assert sandbox.requests("braze")["GET /catalogs"] == {"400": 1}
