@@ -120,6 +120,7 @@ class KlaviyoAuth(requests.auth.AuthBase):
         self.session = session
         self.timeout = timeout
         self.token: str | None = config.get("access_token")
+        self.refresh_token: str | None = config.get("refresh_token")
         self.expires_at = float("inf") if self.token else 0.0
         self.lock = threading.Lock()
 
@@ -127,14 +128,14 @@ class KlaviyoAuth(requests.auth.AuthBase):
         if self.config.get("private_api_key"):
             return "Klaviyo-API-Key " + self.config["private_api_key"]
         with self.lock:
-            if self.config.get("refresh_token") and (not self.token or time.time() >= self.expires_at - 60):
+            if self.refresh_token and (not self.token or time.time() >= self.expires_at - 60):
                 self.refresh()
         return f"Bearer {self.token}"
 
     def refresh(self) -> None:
         url = self.config.get("oauth_token_url") or self.config["api_url"].rstrip("/") + "/oauth/token"
         resp = self.session.post(url, data={"grant_type": "refresh_token",
-                                            "refresh_token": self.config["refresh_token"]},
+                                            "refresh_token": self.refresh_token},
                                  auth=(self.config.get("client_id") or "", self.config.get("client_secret") or ""),
                                  timeout=self.timeout)
         if resp.status_code != 200:
@@ -144,8 +145,8 @@ class KlaviyoAuth(requests.auth.AuthBase):
         body = resp.json()
         self.token = body["access_token"]
         self.expires_at = time.time() + float(body.get("expires_in", 3600))
-        if body.get("refresh_token"):  # Klaviyo rotates refresh tokens
-            self.config["refresh_token"] = body["refresh_token"]
+        if body.get("refresh_token"):  # Klaviyo may rotate refresh tokens: use the newest
+            self.refresh_token = body["refresh_token"]
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         r.headers["Authorization"] = self.header()
@@ -176,6 +177,11 @@ class KlaviyoStream(RESTStream[ParseResult]):
     @property
     def endpoint(self) -> dict[str, Any]:
         return ENDPOINTS[self.name]
+
+    @property
+    def STATE_MSG_FREQUENCY(self) -> int:  # noqa: N802 - singer-sdk's name
+        """Records between STATE messages: an interrupted sync resumes from the last one."""
+        return int(self.config.get("state_message_frequency", 1000))
 
     @property
     @override

@@ -89,6 +89,8 @@ class TapKlaviyo(Tap):
                     description="`page[size]` per stream; default each endpoint's maximum."),
         th.Property("pace_requests", th.BooleanType, default=True,
                     description="Pace each endpoint to its spec tier (burst/s and steady/min)."),
+        th.Property("state_message_frequency", th.IntegerType, default=1000,
+                    description="Records between STATE messages (resume points of an interrupted sync)."),
         th.Property("request_timeout", th.IntegerType, default=60, description="Seconds per request."),
         th.Property("max_retries", th.IntegerType, default=6,
                     description="Retries on 429, 5xx, resets and timeouts."),

@@ -10,8 +10,9 @@ import pytest
 from tap_klaviyo.tap import TapKlaviyo
 
 
-def run_tap(config: dict[str, Any], streams: list[str], state: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Sync ``streams`` in-process; return records per stream and the last state."""
+def run_tap(config: dict[str, Any], streams: list[str], state: dict[str, Any] | None = None, *,
+            allow_failure: bool = False) -> dict[str, Any]:
+    """Sync ``streams`` in-process; return records per stream, the last state (and the error)."""
     catalog = TapKlaviyo(config=config).catalog_dict
     for entry in catalog["streams"]:
         for md in entry["metadata"]:
@@ -19,8 +20,14 @@ def run_tap(config: dict[str, Any], streams: list[str], state: dict[str, Any] | 
                 md["metadata"]["selected"] = entry["tap_stream_id"] in streams
     tap = TapKlaviyo(config=config, catalog=catalog, state=state or {})
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")  # the msgspec writer needs .buffer
+    error = None
     with redirect_stdout(out):
-        tap.sync_all()
+        try:
+            tap.sync_all()
+        except Exception as exc:
+            if not allow_failure:
+                raise
+            error = exc
     out.flush()
     text = out.buffer.getvalue().decode()
     records: dict[str, list[dict[str, Any]]] = {s: [] for s in streams}
@@ -31,7 +38,7 @@ def run_tap(config: dict[str, Any], streams: list[str], state: dict[str, Any] | 
             records.setdefault(msg["stream"], []).append(msg["record"])
         elif msg["type"] == "STATE":
             last_state = msg["value"]
-    return {"records": records, "state": last_state, "stdout": text}
+    return {"records": records, "state": last_state, "stdout": text, "error": error}
 
 
 @pytest.fixture

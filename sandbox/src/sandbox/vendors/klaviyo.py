@@ -310,6 +310,7 @@ class Klaviyo(Vendor):
         for (method, path), (tier, _scopes, _d, _m) in ROUTES.items():
             handler = getattr(self, "h_" + re.sub(r"\W+", "_", path.removeprefix("/api/")).strip("_"))
             self.route(method, path, handler, bucket=tier)
+        self.route("POST", "/oauth/token", self.oauth_token, auth=False)
 
     def advance(self, seconds: float) -> None:
         # Updated profiles and newly visible events must be rebuilt, not served from cache.
@@ -317,6 +318,22 @@ class Klaviyo(Vendor):
         self._sorted_cache.clear()
 
     # --- auth, errors, limits -------------------------------------------------------------------
+    def oauth_token(self, req: Request) -> Response:
+        """OAuth refresh (``grant_type=refresh_token``, client credentials in Basic auth).
+
+        The refresh token is ``<api_key>-refresh``; each grant issues a new access token.
+        """
+        form = req.form
+        basic = req.headers.get("Authorization") or ""
+        if not basic.startswith("Basic "):
+            return Response({"error": "invalid_client"}, 401)
+        if form.get("grant_type") != ["refresh_token"] or form.get("refresh_token") != [self.sb.api_key + "-refresh"]:
+            return Response({"error": "invalid_grant"}, 400)
+        token = "kat-" + uuid.uuid4().hex
+        self.tokens.add(token)
+        return Response({"access_token": token, "token_type": "Bearer", "expires_in": 3600,
+                         "refresh_token": self.sb.api_key + "-refresh", "scope": "profiles:read events:read"})
+
     def authenticate(self, req: Request) -> None:
         auth = req.headers.get("Authorization") or ""
         scheme, _, token = auth.partition(" ")
