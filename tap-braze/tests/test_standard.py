@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from sandbox.app import Sandbox
+from sandbox.conformance import Conformance
 from tap_braze.tap import TapBraze
 
 SB = Sandbox("braze", scale="tiny").start(0)
 SB.vendors["braze"].export_delay = 0.05
+CHECKER = Conformance()
+SB.observers.append(CHECKER.observe)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _spec_conformance():
+    """Every exchange of the standard suite must match Braze's spec (with the overlay)."""
+    yield
+    SB.stop()
+    assert CHECKER.exchanges > 50, CHECKER.exchanges
+    CHECKER.check()
 
 CONFIG = {
     "api_key": SB.api_key,
