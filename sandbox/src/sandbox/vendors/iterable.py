@@ -152,7 +152,7 @@ class Iterable(Vendor):
         self.timelines["user"] = Timeline(self.seed, "iterable-user", self.origin, self.scale["profiles"], HISTORY)
         self.n_users = self.scale["profiles"]
         big = 10**9  # tables grow as the clock advances; Timeline.count bounds what is served
-        self.tables = {t: data.LazyTable(big, self._maker(t), cache_size=50_000) for t in self.timelines}
+        self.tables = {t: data.LazyTable(big, self._maker(t), cache_size=100_000) for t in self.timelines}
         self.campaigns = data.LazyTable(self.scale["campaigns"], self._campaign)
         self.n_templates = self.scale["campaigns"] * 2 + 4
         self.templates = data.LazyTable(self.n_templates, self._template)
@@ -298,10 +298,10 @@ class Iterable(Vendor):
         return {"value": r.randrange(100)}
 
     def _user_ref(self, u: int) -> dict[str, Any]:
-        p = data.person(self.seed, u, start=self.origin, end=self.sb.anchor, kind="iterable-person")
-        ref: dict[str, Any] = {"userId": p.external_id}
-        if p.email:
-            ref["email"] = p.email
+        user = self.tables["user"][u]  # cached: events of one user share its profile
+        ref: dict[str, Any] = {"userId": user["userId"]}
+        if "email" in user:
+            ref["email"] = user["email"]
         return ref
 
     def _campaign(self, i: int) -> dict[str, Any]:
