@@ -158,3 +158,32 @@ def test_templates_filter_on_created_at(sandbox, http, conformance):
     assert {t["templateId"] for t in recent} == {t["templateId"] for t in every if t["createdAt"] >= cut}
     # some old templates were edited recently: the created-at filter cannot find them
     assert any(t["createdAt"] < cut <= t["updatedAt"] for t in every)
+
+
+def test_a_million_events_are_generated_lazily(make_sandbox, http, conformance):
+    big = make_sandbox(vendors="iterable", scale="large")  # 100,000 users, 1,000,000 events
+    conformance.attach(big)
+    url = big.urls["iterable"] + "/export/data.json"
+    started = time.monotonic()
+    day = _lines(http.get(url, headers=H, params={"dataTypeName": "customEvent", "startDateTime": "2026-06-01 00:00:00",
+                                                   "endDateTime": "2026-06-02 00:00:00"}))
+    users = _lines(http.get(url, headers=H, params={"dataTypeName": "user", "startDateTime": "2026-06-01 00:00:00",
+                                                     "endDateTime": "2026-06-02 00:00:00"}))
+    assert time.monotonic() - started < 5  # only the window's records were made
+    assert 150 < len(day) < 350  # ~170,000 custom events over two years
+    assert 100 < len(users) < 180  # 100,000 profiles over two years
+    assert all("2026-06-01" <= r["createdAt"] < "2026-06-02" for r in day)
+    big.sb.vendors["iterable"].max_window_records = 100_000
+    r = http.get(url, headers=H, params={"dataTypeName": "customEvent", "range": "All"})
+    assert r.status_code == 504  # the whole history in one synchronous window is too much
+
+
+def test_ranges_today_yesterday_and_before_today(sandbox, http, conformance):
+    url = sandbox.urls["iterable"] + "/export/data.json"
+    every = _lines(http.get(url, headers=H, params={"dataTypeName": "customEvent", "range": "All"}))
+    parts = [_lines(http.get(url, headers=H, params={"dataTypeName": "customEvent", "range": name}))
+             for name in ("BeforeToday", "Yesterday", "Today")]
+    assert parts[0] + [r for r in parts[2] if r not in parts[0]] == every
+    assert all(r in parts[0] for r in parts[1])
+    default = _lines(http.get(url, headers=H, params={"dataTypeName": "customEvent"}))
+    assert default == parts[2]  # range defaults to Today

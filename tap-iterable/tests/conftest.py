@@ -61,7 +61,7 @@ def exports(sandbox: Any) -> Any:
 
     def observe(ex: Any) -> None:
         if ex.vendor == "iterable" and ex.path == "/api/export/data.json" and "startDateTime" in ex.query:
-            seen.append({k: v[0] for k, v in ex.query.items()} | {"status": ex.status})
+            seen.append({k: v[0] if len(v) == 1 else v for k, v in ex.query.items()} | {"status": ex.status})
 
     sandbox.sb.observers.append(observe)
     yield seen
