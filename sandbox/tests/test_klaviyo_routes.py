@@ -90,3 +90,20 @@ def test_advance_reveals_new_profiles_and_events(sandbox, http):
     ev = http.get(url + "/api/events", headers=h, params={
         "filter": "and(greater-than(datetime,2026-11-30T00:00:00Z),less-than(datetime,2026-12-30T00:00:00Z))"}).json()
     assert ev["data"]
+
+
+@pytest.mark.parametrize("path", ["/api/events", "/api/campaigns", "/api/coupon-codes"])
+def test_missing_revision_is_a_400_with_klaviyos_error_body(sandbox, http, path):
+    r = http.get(sandbox.urls["klaviyo"] + path, headers={"Authorization": f"Klaviyo-API-Key {sandbox.api_key}"})
+    assert r.status_code == 400
+    err = r.json()["errors"][0]
+    assert err["code"] == "missing_revision"
+    assert {"id", "title", "detail", "source"} <= set(err)
+
+
+def test_a_key_without_the_scope_gets_a_403_naming_it(sandbox, http):
+    h = {**sandbox.headers("klaviyo"), "Authorization": f"Klaviyo-API-Key {sandbox.api_key}-profiles-only"}
+    assert http.get(sandbox.urls["klaviyo"] + "/api/profiles", headers=h).status_code == 200
+    r = http.get(sandbox.urls["klaviyo"] + "/api/events", headers=h)
+    assert r.status_code == 403
+    assert "events:read" in r.json()["errors"][0]["detail"]
