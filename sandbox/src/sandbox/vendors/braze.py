@@ -12,6 +12,7 @@ Shapes follow ``shared/docs/api/braze.md``. Test knobs (plain attributes, reset 
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import tempfile
 import threading
@@ -215,7 +216,7 @@ class Braze(Vendor):
         user: dict[str, Any] = {
             "external_id": p.external_id if i % 50 != 7 else None,  # a few anonymous users
             "user_aliases": [{"alias_name": f"legacy-{i}", "alias_label": "crm_id"}] if i % 50 == 7 else [],
-            "braze_id": data.stable_id(self.seed, "braze-id", i, 24, "0123456789abcdef"),
+            "braze_id": hashlib.blake2b(b"%d:braze-id:%d" % (self.seed, i), digest_size=12).hexdigest(),
             "first_name": p.first_name, "last_name": p.last_name, "email": p.email,
             "phone": p.phone_e164, "country": p.place.country, "home_city": p.place.city,
             "language": p.language, "time_zone": p.place.timezone,
