@@ -25,9 +25,25 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-DEMO = ROOT / ".demo"
-PORT = 8765
-JOBS = ["klaviyo-to-brevo", "braze-to-brevo", "iterable-to-brevo"]
+JOBS = ["klaviyo-to-brevo", "braze-to-brevo", "iterable-to-brevo", "cdp-to-brevo"]
+
+
+def plugin_env(port: int, workdir: Path, job: str) -> dict[str, str]:
+    """Point every plugin at this sandbox and keep this demo's files together.
+
+    Environment variables win over meltano.yml, so the same project serves a demo on any port.
+    """
+    base = f"http://127.0.0.1:{port}"
+    return {
+        "TAP_KLAVIYO_API_URL": f"{base}/klaviyo",
+        "TAP_BRAZE_INSTANCE_URL": f"{base}/braze",
+        "TAP_ITERABLE_API_URL": f"{base}/iterable/api",
+        "TAP_BREVO_API_URL": f"{base}/brevo/v3",
+        "TARGET_BREVO_API_URL": f"{base}/brevo/v3",
+        "TARGET_BREVO_REJECTS_PATH": str(workdir / "rejects" / f"{job}.jsonl"),
+        "TARGET_JSONL_DESTINATION_PATH": str(workdir / "output" / "brevo"),
+        "MELTANO_DATABASE_URI": f"sqlite:///{workdir / 'meltano.db'}",
+    }
 
 
 def say(msg: str) -> None:
@@ -61,28 +77,27 @@ def _interesting(line: str) -> bool:
     return any(k in line for k in keys) and "METRIC" not in line
 
 
-def start_sandbox(scale: str) -> subprocess.Popen:
-    DEMO.mkdir(exist_ok=True)
-    state = DEMO / "sandbox-state.json"
+def start_sandbox(scale: str, port: int, workdir: Path) -> subprocess.Popen:
+    state = workdir / "sandbox-state.json"
     rerun = state.exists()
-    cmd = [str(BIN / "sandbox"), "serve", "--port", str(PORT), "--seed", "42", "--scale", scale,
+    cmd = [str(BIN / "sandbox"), "serve", "--port", str(port), "--seed", "42", "--scale", scale,
            "--rate-limits", "fast", "--state", str(state)]
-    log = (DEMO / "sandbox.log").open("w")
+    log = (workdir / "sandbox.log").open("w")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
     assert proc.stdout
     line = proc.stdout.readline()
     if not line:
-        raise SystemExit(f"the sandbox did not start (is port {PORT} in use?); see {DEMO / 'sandbox.log'}")
+        raise SystemExit(f"the sandbox did not start (is port {port} in use?); see {workdir / 'sandbox.log'}")
     info = json.loads(line)
     say(f"sandbox up at {info['sandbox']} ({scale} scale, rate limits in fast mode)")
     if rerun:
-        _post("/_sandbox/advance", {"days": 1})
+        _post(port, "/_sandbox/advance", {"days": 1})
         say("second run: the sandbox clock moved one day forward; only new and changed records should move")
     return proc
 
 
-def _post(path: str, body: dict) -> dict:
-    req = urllib.request.Request(f"http://127.0.0.1:{PORT}{path}", data=json.dumps(body).encode(),
+def _post(port: int, path: str, body: dict) -> dict:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback sandbox
         return json.loads(resp.read())
@@ -91,30 +106,35 @@ def _post(path: str, body: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", default=os.environ.get("DEMO_SCALE", "medium"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("DEMO_PORT", "8765")))
+    parser.add_argument("--workdir", type=Path, default=Path(os.environ.get("DEMO_DIR", ROOT / ".demo")),
+                        help="sandbox state, Meltano state, rejects, logs and read-back files")
     parser.add_argument("--fresh", action="store_true", help="forget earlier demo runs first")
     args = parser.parse_args(argv)
+    workdir: Path = args.workdir.resolve()
     if args.fresh:
-        shutil.rmtree(DEMO, ignore_errors=True)
-        shutil.rmtree(ROOT / ".meltano" / "run", ignore_errors=True)
-        subprocess.run([str(BIN / "meltano"), "state", "clear", "--force", "--all"], cwd=ROOT, check=False,
-                       capture_output=True)
-    logs = DEMO / "logs"
-    if not (ROOT / ".meltano" / "extractors").exists():
+        shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True, exist_ok=True)
+    logs = workdir / "logs"
+    shutil.rmtree(logs, ignore_errors=True)  # the report covers this run only
+    shutil.rmtree(workdir / "rejects", ignore_errors=True)
+    shutil.rmtree(workdir / "output", ignore_errors=True)
+    logs.mkdir()
+    (workdir / "rejects").mkdir()
+    if not (ROOT / ".meltano" / "extractors" / "tap-klaviyo").exists():
         say("installing the Meltano plugins (first run only)")
-        meltano("install")
-    sandbox = start_sandbox(args.scale)
+        meltano("install", log=workdir / "install.log")
+    sandbox = start_sandbox(args.scale, args.port, workdir)
     started = time.time()
     try:
-        logs.mkdir(parents=True, exist_ok=True)
         for job in [*JOBS, "brevo-to-jsonl"]:
             say(f"meltano run {job}")
             t0 = time.time()
-            meltano("run", job, log=logs / f"{job}.log")
+            meltano("run", job, log=logs / f"{job}.log", env=plugin_env(args.port, workdir, job))
             say(f"{job} done in {time.time() - t0:.0f}s")
         say("reconciliation")
-        report = subprocess.run([str(BIN / "brevo-reconcile"), "--logs", str(logs), "--rejects-dir",
-                                 str(DEMO / "rejects"), "--readback", str(ROOT / "output" / "brevo"),
-                                 "--sandbox", f"http://127.0.0.1:{PORT}"], cwd=ROOT, check=False)
+        report = subprocess.run([str(BIN / "brevo-reconcile"), "--logs", str(logs),
+                                 "--readback", str(workdir / "output" / "brevo")], cwd=ROOT, check=False)
         say(f"demo finished in {time.time() - started:.0f}s")
         return report.returncode
     finally:
