@@ -108,8 +108,7 @@ class ContactsStream(BrevoStream):
         boundary_ids, boundary = self._boundary_ids, self._boundary
         contacts = body_of(response).get("contacts") or []
         for row in contacts:
-            created = to_utc(row.get("createdAt"))
-            if row["id"] in boundary_ids and created >= boundary:
+            if row["id"] in boundary_ids and to_utc(row.get("createdAt")) >= boundary:
                 continue  # emitted on the previous page (the keyset re-reads its boundary)
             yield row
         if contacts and self.keyset:

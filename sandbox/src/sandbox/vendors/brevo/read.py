@@ -308,15 +308,35 @@ def register(v: Brevo) -> None:
         return out
 
     # --- contacts ---------------------------------------------------------------------------
-    def filter_contacts(req: Request, contacts: list[Contact]) -> list[Contact]:
-        for name, attr in (("modifiedSince", "modified_at"), ("createdSince", "created_at")):
-            since = _since(req, name)
-            if since is not None:
-                contacts = [c for c in contacts if getattr(c, attr) >= since]
-        contacts.sort(key=lambda c: (c.created_at, c.id), reverse=_sort(req))
+    by_creation: dict[str, Any] = {"key": None, "contacts": [], "created": []}
+
+    def creation_order() -> tuple[list[Contact], list[datetime]]:
+        """Contacts sorted by (createdAt, id), cached until contacts are added or deleted."""
+        key = (len(v.db.contacts), max(v.db.contacts, default=0))
+        if by_creation["key"] != key:
+            ordered = sorted(v.db.contacts.values(), key=lambda c: (c.created_at, c.id))
+            by_creation.update(key=key, contacts=ordered, created=[c.created_at for c in ordered])
+        return by_creation["contacts"], by_creation["created"]
+
+    def filter_contacts(req: Request, contacts: list[Contact] | None = None) -> list[Contact]:
+        """Filter (inclusive ``createdSince``/``modifiedSince``) and sort by creation, ``desc`` by default."""
+        created_since, modified_since = _since(req, "createdSince"), _since(req, "modifiedSince")
+        if contacts is None:
+            ordered, created = creation_order()
+            contacts = ordered[bisect.bisect_left(created, created_since):] if created_since else list(ordered)
+        else:
+            contacts.sort(key=lambda c: (c.created_at, c.id))
+            if created_since is not None:
+                contacts = [c for c in contacts if c.created_at >= created_since]
+        if modified_since is not None:
+            contacts = [c for c in contacts if c.modified_at >= modified_since]
+        if _sort(req):
+            contacts.reverse()
         return contacts
 
     def get_contacts(req: Request) -> dict[str, Any]:
+        if not any(req.arg(k) for k in ("listIds", "segmentId", "filter")):
+            return page(filter_contacts(req), req, "contacts", 50, 1000, view=_contact_view)
         contacts = list(v.db.contacts.values())
         list_ids = {int(x) for raw in req.args("listIds") for x in raw.split(",") if x.strip().isdigit()}
         segment = req.arg("segmentId")
