@@ -187,3 +187,13 @@ def test_ranges_today_yesterday_and_before_today(sandbox, http, conformance):
     assert all(r in parts[0] for r in parts[1])
     default = _lines(http.get(url, headers=H, params={"dataTypeName": "customEvent"}))
     assert default == parts[2]  # range defaults to Today
+
+
+def test_the_timeout_threshold_comes_from_the_scale_spec(make_sandbox, http, conformance):
+    sb = make_sandbox(vendors="iterable", scale="tiny,export_window_limit=3")
+    conformance.attach(sb)
+    url = sb.urls["iterable"] + "/export/data.json"
+    assert http.get(url, headers=H, params={"dataTypeName": "emailSend", "range": "All"}).status_code == 504
+    ok = http.get(url, headers=H, params={"dataTypeName": "emailSend", "startDateTime": "2025-01-01 00:00:00",
+                                          "endDateTime": "2025-01-02 00:00:00"})
+    assert ok.status_code == 200

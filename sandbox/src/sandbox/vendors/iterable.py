@@ -1,6 +1,8 @@
 """Iterable's API: ``Api-Key`` header, page/pageSize listings, per-endpoint limits.
 
-Exports are the heart of it. Each export data type is its own lazily generated, time-ordered
+Exports are the heart of it. A synchronous window holding more than ``export_window_limit``
+records (a scale key, default 200,000) answers 504, as a too-large export does, so clients'
+window halving can be exercised. Each export data type is its own lazily generated, time-ordered
 sequence: record ``i`` of a type falls in slot ``i`` of a fixed cadence, so a
 ``startDateTime``/``endDateTime`` window maps to an index range by arithmetic and a
 million-event account costs nothing until a window is read. Bodies are streamed in chunks.
@@ -131,9 +133,10 @@ class Iterable(Vendor):
     }
 
     def setup(self) -> None:
-        # Tunables tests may change on ``sandbox.sb.vendors["iterable"]`` (reset restores them).
-        self.max_window_records = 200_000  # a synchronous export window larger than this times out
-        self.job_seconds = 0.3  # how long an async export job runs once started
+        # Tunables tests may change on ``sandbox.sb.vendors["iterable"]`` (reset restores them);
+        # the first two also come from the scale spec: ``--scale small,export_window_limit=5000``.
+        self.max_window_records = self.scale.get("export_window_limit", 200_000)  # larger windows time out
+        self.job_seconds = self.scale.get("export_job_ms", 300) / 1000  # an async job's run time once started
         self.max_running_jobs = 4  # Iterable: at most 4 exports processing per organisation
         self.file_records = 2_000  # records per export file (Iterable: files of at most 10 MB)
         self.files_page = 10  # files listed per /export/{jobId}/files page
