@@ -138,6 +138,7 @@ class BrazeStream(RESTStream[Any]):
     records_jsonpath = "$[*]"
     rate_group = "default"
     permission = ""  # the API key permission this stream needs, named in 403 errors
+    forbidden = False  # set when a 403 was skipped: the stream makes no more calls this sync
     retry_base = 2.0  # seconds; exponential backoff base for 5xx and connection errors
 
     @property
@@ -230,11 +231,14 @@ class BrazeStream(RESTStream[Any]):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        if self.forbidden:  # already skipped for an earlier parent or partition
+            return
         try:
             yield from self.read(context)
         except ForbiddenStreamError as exc:
             if not self.config.get("skip_forbidden_streams"):
                 raise
+            self.forbidden = True
             self.logger.warning("Skipping: %s", exc)
 
     def read(self, context: Context | None) -> Iterable[dict[str, Any]]:

@@ -37,6 +37,7 @@ def test_skip_forbidden_streams_warns_and_goes_on(sandbox, conformance, braze_co
     assert "catalogs.get_items" in run.log
     assert "segments.list" in run.log
     assert "Skipping" in run.log
+    assert sandbox.requests("braze")["GET /catalogs/{catalog_name}/items"] == {"403": 1}  # not once per catalog
 
 
 def test_429_waits_until_the_reset_epoch(sandbox, conformance, braze_config, run_tap, monkeypatch):
