@@ -196,10 +196,11 @@ class MapBrevo(InlineMapper):
     def _process_record_message(self, message_dict: dict) -> None:
         # The hot path: the same transforms as map_record_message, encoded straight to bytes
         # without building Message objects or flushing per line (see README "Performance").
+        stream = message_dict.get("stream")
+        self.counts_in[stream] += 1  # by source stream name, as the tap counted them
         if self.pre_maps is None:
             self._record(message_dict, self.message_reader.current_line)
             return
-        stream = message_dict.get("stream")
         if stream not in self.pre_maps.stream_maps:
             msg = f"RECORD for stream {stream!r} arrived before its SCHEMA"
             raise RecordError(msg)
@@ -210,7 +211,6 @@ class MapBrevo(InlineMapper):
 
     def _record(self, message_dict: dict, raw: bytes | None) -> None:
         stream = message_dict.get("stream")
-        self.counts_in[stream] += 1
         bound = self._routed(message_dict)
         w = self.message_writer
         if bound is None:
