@@ -296,7 +296,7 @@ class MapBrevo(InlineMapper):
         """Run the mapper; configuration and input errors end the run with one located line."""
         try:
             super().invoke(*args, **kwargs)
-        except (spec.MappingError, ConfigValidationError) as exc:
+        except (spec.MappingError, ConfigValidationError, FileNotFoundError) as exc:
             with contextlib.suppress(OSError):
                 sys.stdout.flush()
             detail = exc.args[0] if exc.args else str(exc)
