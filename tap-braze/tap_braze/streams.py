@@ -152,6 +152,7 @@ class _Series(BrazeStream):
     max_days = 100
     value_params: dict[str, str] = {}
     partition_key = ""  # e.g. campaign_id; empty for account-wide series
+    param_name = ""  # the query parameter carrying the partition id
     window: tuple[date, date] = (date.min, date.min)
 
     @override
@@ -186,8 +187,6 @@ class _Series(BrazeStream):
         if self.partition_key:
             params[self.param_name] = (context or {})[self.partition_key]
         return params
-
-    param_name = ""
 
     @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
