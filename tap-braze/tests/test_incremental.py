@@ -60,3 +60,18 @@ def test_email_state_dates_are_normalised(sandbox, conformance, braze_config, ru
     assert all("T" in b["hard_bounced_at"] and b["hard_bounced_at"].endswith("+00:00") for b in bounces)
     assert run.records("unsubscribes")
     assert run.state["bookmarks"]["hard_bounces"]["replication_key_value"]
+
+
+def test_lookback_picks_up_restated_conversions(sandbox, conformance, braze_config, run_tap):
+    config = {**braze_config, "start_date": "2026-11-20T00:00:00Z", "analytics_lookback_days": 5}
+    first = run_tap(config, ["campaign_data_series"])
+    before = {(r["campaign_id"], r["time"]): r["conversions"] for r in first.records("campaign_data_series")}
+    sandbox.advance(days=4)  # four more days of data; recent days' conversions get attributed
+    second = run_tap(config, ["campaign_data_series"], state=first.state)
+    after = second.records("campaign_data_series")
+    assert min(r["time"] for r in after) == "2026-11-25"  # bookmark 11-30 minus 5 days
+    assert max(r["time"] for r in after) == "2026-12-04"
+    reread = [(r["campaign_id"], r["time"]) for r in after if (r["campaign_id"], r["time"]) in before]
+    assert reread
+    assert any(next(r["conversions"] for r in after if (r["campaign_id"], r["time"]) == key) > before[key]
+               for key in reread)
