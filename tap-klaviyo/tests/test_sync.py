@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -127,12 +128,13 @@ def test_pacing_keeps_a_small_tier_free_of_429s(make_sandbox, conformance, run):
     assert time.monotonic() - t0 >= 1.0  # 6 calls at 3/s
 
 
-def _cli(config: dict, *args: str) -> subprocess.CompletedProcess[str]:
+def _cli(config: dict, *args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
     path = f"/tmp/tap-klaviyo-test-{time.monotonic_ns()}.json"
     with open(path, "w") as fh:
         json.dump(config, fh)
     return subprocess.run([sys.executable, "-m", "tap_klaviyo", "--config", path, *args],
-                          capture_output=True, text=True, timeout=120, check=False)
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, **(env or {})})
 
 
 def test_wrong_key_is_a_clear_401(sandbox, tap_config):
@@ -166,8 +168,11 @@ def test_plain_http_to_a_remote_host_is_refused_in_one_line():
 def test_secrets_never_appear_in_output(make_sandbox):
     secret = "pk_live_s3cr3t_value_42"
     sb = make_sandbox(vendors="klaviyo", api_key=secret)
-    config = {"private_api_key": secret, "api_url": sb.urls["klaviyo"], "start_date": "2026-11-01T00:00:00Z"}
-    p = _cli(config)
+    config = {"private_api_key": secret, "api_url": sb.urls["klaviyo"], "start_date": "2026-11-01T00:00:00Z",
+              "backoff_base_seconds": 0.01}
+    sb.faults("503#1~^/klaviyo/api/metrics,ratelimit#1~^/klaviyo/api/tags")  # retries log too
+    p = _cli(config, env={"LOGLEVEL": "DEBUG"})
+    assert "DEBUG" in p.stderr
     assert p.returncode == 0, p.stderr[-2000:]
     assert '"type":"RECORD"' in p.stdout.replace(" ", "")
     assert secret not in p.stdout
