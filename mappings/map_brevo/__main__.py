@@ -1,5 +1,5 @@
 """`python -m map_brevo` runs the mapper."""
 
-from map_brevo.mapper import MapBrevo
+from map_brevo.mapper import main
 
-MapBrevo.cli()
+main()

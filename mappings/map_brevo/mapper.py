@@ -307,3 +307,12 @@ class MapBrevo(InlineMapper):
 
 
 
+
+
+def main() -> None:
+    """Console entry point: singer-sdk's CLI, with a missing --config file as a one-line error."""
+    try:
+        MapBrevo.cli()
+    except FileNotFoundError as exc:  # raised by singer-sdk while click parses --config
+        print(f"map-brevo: error: {exc}", file=sys.stderr)
+        sys.exit(2)

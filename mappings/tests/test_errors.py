@@ -160,3 +160,11 @@ def test_cli_pipe_and_about(tmp_path):
     about = subprocess.run([sys.executable, "-m", "map_brevo", "--about", "--format=markdown"],
                            capture_output=True, timeout=60, check=True)
     assert b"| preset" in about.stdout
+
+
+def test_cli_missing_config_file_is_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "map_brevo", "--config", str(tmp_path / "nope.json")],
+                          input=b"", capture_output=True, timeout=60, check=False)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr.decode()
+    assert "map-brevo: error: File at" in proc.stderr.decode()
