@@ -249,3 +249,25 @@ def test_interrupted_sync_resumes_from_the_last_state(sandbox, conformance, tap_
         r["id"] for r in run(config, ["profiles"])["records"]["profiles"]}
     overlap = {r["id"] for r in partial} & {r["id"] for r in rest}
     assert {r["updated"] for r in partial if r["id"] in overlap} <= {state["bookmarks"]["profiles"]["replication_key_value"]}
+
+
+def test_metric_ids_give_one_bookmark_per_metric(sandbox, conformance, tap_config, run):
+    metrics = run(tap_config, ["metrics"])["records"]["metrics"]
+    wanted = {m["id"]: m["name"] for m in metrics if m["name"] in ("Placed Order", "Clicked Email")}
+    out = run({**tap_config, "metric_ids": sorted(wanted)}, ["events"])
+    events = out["records"]["events"]
+    assert events
+    assert {e["metric_id"] for e in events} == set(wanted)
+    parts = out["state"]["bookmarks"]["events"]["partitions"]
+    assert {p["context"]["metric_id"] for p in parts} == set(wanted)
+    assert all(p["replication_key_value"] for p in parts)
+
+
+def test_lookback_rereads_recent_events_and_end_date_bounds_the_window(sandbox, conformance, tap_config, run):
+    first = run({**tap_config, "end_date": "2026-11-01T00:00:00Z"}, ["events"])
+    assert all(e["datetime"] < "2026-11-01" for e in first["records"]["events"])
+    mark = first["state"]["bookmarks"]["events"]["replication_key_value"]
+    again = run({**tap_config, "lookback_window_minutes": 7 * 24 * 60}, ["events"], state=first["state"])
+    times = [e["datetime"] for e in again["records"]["events"]]
+    assert min(times) < mark  # a week before the bookmark is read again (late events)
+    assert max(times) > "2026-11-01"
