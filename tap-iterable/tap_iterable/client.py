@@ -178,6 +178,17 @@ class IterableStream(RESTStream[Any]):
 
     # --- errors and retries ---------------------------------------------------------------------------
     def validate_response(self, response: requests.Response) -> None:
+        self.check_status(response)
+        kind = response.headers.get("Content-Type", "")
+        if "json" in kind and "x-json-stream" not in kind:
+            try:  # a cut or garbled page is transient: retry it like a 5xx
+                response.json()
+            except ValueError:
+                raise RetriableAPIError(f"{self.name}: the response body is not valid JSON (cut off?)",
+                                        response) from None
+
+    def check_status(self, response: requests.Response) -> None:
+        """Iterable's status and error codes → retriable or fatal errors."""
         status = response.status_code
         if status == 429 or status >= 500:
             raise RetriableAPIError(f"{self.name}: {describe(response)}", response)
@@ -246,10 +257,42 @@ class IterableStream(RESTStream[Any]):
                 raise ExportWindowError(describe(response))
             if response.status_code >= 400:
                 response.content  # noqa: B018 - read the small error body so describe() can show it
+            self.check_status(response)
+            return response
+
+        return self.retrying(send, bucket or self.bucket)()
+
+    def get_body(self, url: str, params: dict[str, Any] | list[tuple[str, Any]] | None = None, *,
+                 bucket: str | None = None) -> requests.Response:
+        """GET a small body, read whole inside the retry loop: a cut or invalid body is retried."""
+
+        def send() -> requests.Response:
+            request = requests.Request("GET", url, params=params, headers={"User-Agent": self.user_agent})
+            prepared = self.authenticator(self.requests_session.prepare_request(request))
+            response = self.requests_session.send(prepared, timeout=self.timeout)
             self.validate_response(response)
             return response
 
         return self.retrying(send, bucket or self.bucket)()
+
+    def resumable_lines(self, url: str, params: dict[str, Any]) -> Iterator[bytes]:
+        """Lines of a long streamed text body; if the stream breaks, reopen it and skip the lines sent."""
+        sent = 0
+        tries = int(self.config.get("max_retries", 6))
+        for attempt in range(tries + 1):
+            response = self.open_stream(url, params)
+            try:
+                for index, line in enumerate(self.iter_lines(response)):
+                    if index >= sent:
+                        sent += 1
+                        yield line
+                return
+            except (requests.exceptions.ChunkedEncodingError, requests.ConnectionError) as exc:
+                if attempt == tries:
+                    raise
+                self.logger.warning("%s: the stream broke off after %d lines (%s); reopening", self.name, sent,
+                                    type(exc).__name__)
+                time.sleep(self.retry_wait(exc, attempt))
 
     @cached_property
     def _plain_session(self) -> requests.Session:
@@ -282,7 +325,7 @@ class IterableStream(RESTStream[Any]):
             url: str | None = f"{self.url_base}/campaigns"
             params: dict[str, Any] | None = {"page": 1, "pageSize": 1000}
             while url:
-                body = self.open_stream(url, params, bucket="default").json()
+                body = self.get_body(url, params, bucket="default").json()
                 ids += [int(c["id"]) for c in body.get("campaigns", [])]
                 url, params = body.get("nextPageUrl"), None
             tap._iterable_campaign_ids = ids

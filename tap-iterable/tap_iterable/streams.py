@@ -10,10 +10,12 @@ from typing import Any
 from singer_sdk.helpers.types import Context
 
 from tap_iterable.client import (
+    UTC,
     ClientFilteredStream,
     ExportStream,
     IterableStream,
     iso_time,
+    iterable_time,
     number,
 )
 
@@ -97,6 +99,7 @@ class ListUsersStream(IterableStream):
     """Members of each list: `/lists/getUsers` answers plain text, one email (or userId) per line."""
 
     name = "list_users"
+    path = "/lists/getUsers"
     parent_stream_type = ListsStream
     bucket = "list_users"
     state_partitioning_keys = ()  # full table: no per-list bookmarks to keep
@@ -109,9 +112,8 @@ class ListUsersStream(IterableStream):
         assert context is not None
         by_id = bool(self.config.get("list_users_prefer_user_id"))
         params = {"listId": context["listId"], "preferUserId": str(by_id).lower()}
-        response = self.open_stream(f"{self.url_base}/lists/getUsers", params)
         key = "userId" if by_id else "email"
-        for line in self.iter_lines(response):
+        for line in self.resumable_lines(self.url_base + self.path, params):
             yield {"listId": context["listId"], key: line.decode().strip()}
 
 
@@ -132,6 +134,7 @@ class CampaignMetricsStream(IterableStream):
     """Campaign metrics from the CSV `/campaigns/metrics`, asked for in batches of campaign ids."""
 
     name = "campaign_metrics"
+    path = "/campaigns/metrics"
     primary_keys = ("campaignId",)
     bucket = "metrics"
 
@@ -140,7 +143,7 @@ class CampaignMetricsStream(IterableStream):
         size = int(self.config.get("metrics_batch_size", 20))
         for i in range(0, len(ids), size):
             params = [("campaignId", c) for c in ids[i:i + size]]
-            response = self.open_stream(f"{self.url_base}/campaigns/metrics", params)
+            response = self.get_body(self.url_base + self.path, params)
             for row in self.csv_rows(response):
                 cid = row.pop("id", None)
                 if cid:
@@ -151,6 +154,7 @@ class ExperimentsMetricsStream(IterableStream):
     """Email experiment metrics (CSV), one row per experiment variant, for every campaign."""
 
     name = "experiments_metrics"
+    path = "/experiments/metrics"
     primary_keys = ("experimentId", "templateId")
     IDS = ("experimentId", "campaignId", "templateId")
 
@@ -159,7 +163,7 @@ class ExperimentsMetricsStream(IterableStream):
         size = int(self.config.get("metrics_batch_size", 20))
         for i in range(0, len(ids), size):
             params = [("campaignId", c) for c in ids[i:i + size]]
-            response = self.open_stream(f"{self.url_base}/experiments/metrics", params)
+            response = self.get_body(self.url_base + self.path, params)
             for row in self.csv_rows(response):
                 out: dict[str, Any] = {k: number(row.pop(k, "")) for k in self.IDS}
                 out["name"] = row.pop("name", None)
@@ -193,8 +197,8 @@ class TemplatesStream(ClientFilteredStream):
         days = self.config.get("template_reread_days")
         since = self.threshold(context)
         if days is not None and since is not None:
-            start = datetime.fromtimestamp(since / 1000).astimezone() - timedelta(days=float(days))
-            params["startDateTime"] = start.strftime("%Y-%m-%d %H:%M:%S %z")
+            start = datetime.fromtimestamp(since / 1000, UTC) - timedelta(days=float(days))
+            params["startDateTime"] = iterable_time(start)
         return params
 
 

@@ -199,3 +199,15 @@ def test_schemas_cover_the_swagger_definitions(stream, definition):
         types = set(ours[name]["type"]) - {"null"}
         assert types <= compatible[kind] | ({"string"} if prop.get("format") == "date-time" else set()), \
             f"{stream}.{name}: ours {types}, swagger {kind}"
+
+
+def test_cut_and_garbled_bodies_are_retried(sandbox, conformance, run, tap_config):
+    sandbox.faults("truncate#1~/api/channels,invalid_json#1~/api/journeys,truncate#1~/api/campaigns/metrics,"
+                   "503#1~/api/lists/getUsers,invalid_json#1~/api/campaigns$")
+    out = run(tap_config, ["channels", "journeys", "campaign_metrics", "lists", "list_users"])
+    assert out["error"] is None
+    assert len(out["records"]["channels"]) == 4
+    assert out["records"]["journeys"]
+    assert len(out["records"]["campaign_metrics"]) == 8
+    assert out["records"]["list_users"]
+    assert sandbox.requests("iterable")["GET /api/channels"] == {"200": 2}  # the cut one, then the retry
