@@ -13,7 +13,7 @@ import pytest
 from tap_braze.tap import TapBraze
 
 
-def catalog_for(config: dict[str, Any], streams: list[str]) -> dict[str, Any]:
+def _catalog_for(config: dict[str, Any], streams: list[str]) -> dict[str, Any]:
     """The discovered catalog with only ``streams`` selected (and their parents, as singer-sdk needs)."""
     catalog = TapBraze(config=config, validate_config=False).catalog_dict
     for entry in catalog["streams"]:
@@ -39,6 +39,12 @@ class Run:
 
 
 @pytest.fixture
+def catalog_for() -> Callable[[dict[str, Any], list[str]], dict[str, Any]]:
+    """``catalog_for(config, streams)``: the discovered catalog with only those streams selected."""
+    return _catalog_for
+
+
+@pytest.fixture
 def braze_config(sandbox) -> dict[str, Any]:
     sandbox.sb.vendors["braze"].export_delay = 0.2
     return {"api_key": sandbox.api_key, "instance_url": sandbox.urls["braze"], "start_date": "2026-11-01T00:00:00Z",
@@ -52,7 +58,7 @@ def run_tap(capfd, caplog) -> Callable[..., Run]:
         real = sys.stdout
         sys.stdout = out
         try:
-            tap = TapBraze(config=config, catalog=catalog_for(config, streams), state=state or {})
+            tap = TapBraze(config=config, catalog=_catalog_for(config, streams), state=state or {})
             tap.sync_all()
         finally:
             sys.stdout = real

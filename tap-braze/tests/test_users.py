@@ -72,3 +72,50 @@ def test_users_by_id_in_chunks_of_50(sandbox, conformance, braze_config, run_tap
     calls = sandbox.requests("braze")["POST /users/export/ids"]["200"]
     assert calls == -(-len(ids) // 50)
     assert "unknown to Braze" in run.log
+
+
+def test_export_goes_through_a_temp_file_and_is_read_line_by_line(sandbox, conformance, braze_config, run_tap,
+                                                                   monkeypatch):
+    import tempfile
+    import zipfile
+
+    from tap_braze import client
+
+    opened = []
+    real = tempfile.TemporaryFile
+
+    def spy(*args, **kwargs):
+        handle = real(*args, **kwargs)
+        if kwargs.get("prefix", "").startswith("tap-braze"):  # the sandbox uses temporary files too
+            opened.append(handle)
+        return handle
+
+    def no_whole_member(*args, **kwargs):
+        raise AssertionError("a member must not be read whole")
+
+    monkeypatch.setattr(client.tempfile, "TemporaryFile", spy)
+    monkeypatch.setattr(zipfile.ZipFile, "read", no_whole_member)
+    braze = _braze(sandbox)
+    braze.users_per_file = 4
+    run = run_tap({**braze_config, "user_export_segment_ids": [braze.segments[0]["id"]]}, ["users"])
+    assert len(run.records("users")) == len(braze.users)
+    assert len(opened) == 1
+    assert opened[0].closed  # the download is gone once the segment is read
+
+
+def test_cli_run_writes_records_and_state(sandbox, conformance, braze_config, tmp_path, catalog_for):
+    import json
+    import subprocess
+    import sys
+
+    cfg, cat = tmp_path / "config.json", tmp_path / "catalog.json"
+    cfg.write_text(json.dumps(braze_config))
+    cat.write_text(json.dumps(catalog_for(braze_config, ["segments", "custom_attributes"])))
+    proc = subprocess.run([sys.executable, "-m", "tap_braze.tap", "--config", str(cfg), "--catalog", str(cat)],
+                          capture_output=True, text=True, timeout=120, check=True)
+    messages = [json.loads(line) for line in proc.stdout.splitlines()]
+    kinds = {(m["type"], m.get("stream")) for m in messages}
+    assert ("RECORD", "segments") in kinds
+    assert ("RECORD", "custom_attributes") in kinds
+    assert messages[-1]["type"] == "STATE"
+    assert sandbox.api_key not in proc.stdout + proc.stderr
