@@ -15,6 +15,7 @@ import heapq
 import hmac
 import itertools
 import math
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -143,6 +144,7 @@ class Iterable(Vendor):
         self.file_url_ttl = 30 * MINUTE  # download links expire after 30 minutes
         self.jobs: dict[int, dict[str, Any]] = {}
         self._job_ids = itertools.count(3562)
+        self._jobs_lock = threading.Lock()  # the server answers requests on several threads
 
         anchor = self.sb.anchor
         self.origin = anchor - HISTORY
@@ -612,6 +614,10 @@ class Iterable(Vendor):
 
     # async jobs: created in order, each runs ``job_seconds`` once one of ``max_running_jobs`` slots frees.
     def _schedule(self) -> None:
+        with self._jobs_lock:
+            self._schedule_locked()
+
+    def _schedule_locked(self) -> None:
         slots: list[float] = []  # finish times of the jobs holding a processing slot
         now = self.sb.now().timestamp()
         for job in self.jobs.values():  # creation order: queued jobs start first come, first served
@@ -638,10 +644,11 @@ class Iterable(Vendor):
         end = parse_when(body["endDateTime"], "endDateTime") if body.get("endDateTime") else None
         start, end = self._window(start, end, "All")
         lo, hi = self._range(kind, start, end)
-        job_id = next(self._job_ids)
-        self.jobs[job_id] = {"id": job_id, "kind": kind, "lo": lo, "hi": hi, "created": self.sb.now().timestamp(),
-                             "cancelled": False, "only": self._fields(body.get("onlyFields")),
-                             "omit": self._fields(body.get("omitFields")), "campaign": body.get("campaignId")}
+        with self._jobs_lock:
+            job_id = next(self._job_ids)
+            self.jobs[job_id] = {"id": job_id, "kind": kind, "lo": lo, "hi": hi, "created": self.sb.now().timestamp(),
+                                 "cancelled": False, "only": self._fields(body.get("onlyFields")),
+                                 "omit": self._fields(body.get("omitFields")), "campaign": body.get("campaignId")}
         return Response({"jobId": job_id})
 
     def _job(self, req: Request) -> dict[str, Any]:
@@ -705,7 +712,7 @@ class Iterable(Vendor):
         jobs = [{"id": j["id"], "dataTypeName": j["kind"], "jobState": j["state"],
                  "scheduledStartTime": data.iso(datetime.fromtimestamp(j.get("started", j["created"]), data.UTC),
                                                 millis=True)}
-                for j in self.jobs.values()]
+                for j in list(self.jobs.values())]
         return Response({"jobs": [j for j in jobs if not wanted or j["jobState"] == wanted]})
 
     def export_cancel(self, req: Request) -> Response:
