@@ -60,6 +60,7 @@ def test_link_cursor_pages(sandbox, conformance, http):
     missing = _get(http, sandbox, "/catalogs/nope/items")
     assert missing.status_code == 404
     assert missing.json()["errors"][0]["id"] == "catalog-not-found"
+    assert _get(http, sandbox, "/events", cursor="bad").json()["errors"][0]["id"] == "invalid-cursor"
     events = _get(http, sandbox, "/events")
     assert len(events.json()["events"]) == 50
     assert 'rel="next"' in events.headers["Link"]

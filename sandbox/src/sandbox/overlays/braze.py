@@ -141,6 +141,9 @@ OVERLAY: dict[str, Any] = {
             num_items=_INT, updated_at=_DT)),
         ("GET", "/catalogs/{catalog_name}/items", "200"): _envelope("items", _obj(["id"], closed=False, id=_STR)),
         ("GET", "/catalogs/{catalog_name}/items", "400"): _CATALOG_ERROR,
+        # The cursor-paged endpoints report a bad cursor the way catalogs do (braze.md §3.2, §3.3).
+        ("GET", "/events", "400"): _CATALOG_ERROR,
+        ("GET", "/custom_attributes", "400"): _CATALOG_ERROR,
         ("GET", "/catalogs/{catalog_name}/items", "404"): _CATALOG_ERROR,
         ("GET", "/content_blocks/list", "200"): _obj(count=_INT, message=_SUCCESS, content_blocks={
             "type": "array", "items": _obj(
