@@ -121,7 +121,8 @@ class KlaviyoAuth(requests.auth.AuthBase):
         self.timeout = timeout
         self.token: str | None = config.get("access_token")
         self.refresh_token: str | None = config.get("refresh_token")
-        self.expires_at = float("inf") if self.token else 0.0
+        # A given access token is used as is; with a refresh token a fresh one is asked for first.
+        self.expires_at = float("inf") if self.token and not self.refresh_token else 0.0
         self.lock = threading.Lock()
 
     def header(self) -> str:

@@ -102,9 +102,10 @@ class TapKlaviyo(Tap):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         problems = []
-        reason = check_api_url(self.config.get("api_url", ""))
-        if reason:
-            problems.append(reason)
+        for key in ("api_url", "oauth_token_url"):  # both receive secrets
+            reason = self.config.get(key) and check_api_url(self.config[key])
+            if reason:
+                problems.append(reason.replace("api_url", key, 1))
         if not (self.config.get("private_api_key") or self.config.get("access_token")
                 or self.config.get("refresh_token")):
             problems.append("set private_api_key, or access_token / refresh_token for OAuth")

@@ -158,10 +158,12 @@ def test_retired_revision_is_a_clear_error(sandbox, tap_config, run):
         run({**tap_config, "api_revision": "2023-02-22"}, ["metrics"])
 
 
-def test_plain_http_to_a_remote_host_is_refused_in_one_line():
-    p = _cli({"private_api_key": "x", "api_url": "http://a.klaviyo.com"}, "--discover")
+@pytest.mark.parametrize(("key", "url"), [("api_url", "http://a.klaviyo.com"),
+                                          ("oauth_token_url", "http://auth.example.com/oauth/token")])
+def test_plain_http_to_a_remote_host_is_refused_in_one_line(key, url):
+    p = _cli({"private_api_key": "x", key: url}, "--discover")
     assert p.returncode == 1
-    assert "api_url must use https" in p.stderr
+    assert f"{key} must use https" in p.stderr
     assert "Traceback" not in p.stderr
 
 
