@@ -3,7 +3,8 @@
 Starts its own Brevo sandbox with 100,000 contacts (``--scale small,brevo_contacts=100000``, limits
 off), warms the sandbox's pages once, runs the tap as a subprocess on the ``contacts`` stream with
 stdout to /dev/null, and reports contacts/s, API calls per 1,000 contacts and the tap's peak RSS.
-Then it runs every other stream once (the seeded account at ``small``) for records/s overall.
+Then it runs every other stream once (the seeded account at ``small``; ``list_contacts`` is opt-in
+and left out) for records/s and API calls per record there, where most calls sit in the 100/h bucket.
 """
 
 from __future__ import annotations
@@ -66,18 +67,22 @@ def run() -> list[tuple[str, float]]:
                                           "start_date": "2000-01-01T00:00:00Z"}))
             tap = str(BIN / "tap-brevo")
             Path(tmp, "contacts.json").write_text(json.dumps(_catalog(tap, config, {"contacts"})))
-            Path(tmp, "all.json").write_text(json.dumps(_catalog(tap, config, None)))
+            others = {s["tap_stream_id"] for s in _catalog(tap, config, None)["streams"]} - {"contacts", "list_contacts"}
+            Path(tmp, "others.json").write_text(json.dumps(_catalog(tap, config, others)))
             before = _get(base + "/_sandbox/stats")["totals"].get("brevo", 0)
             elapsed, records = _sync(tap, config, Path(tmp, "contacts.json"))
             peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the tap: server not reaped
             calls = _get(base + "/_sandbox/stats")["totals"]["brevo"] - before
-            all_elapsed, all_records = _sync(tap, config, Path(tmp, "all.json"))
+            before = _get(base + "/_sandbox/stats")["totals"]["brevo"]
+            other_elapsed, other_records = _sync(tap, config, Path(tmp, "others.json"))
+            other_calls = _get(base + "/_sandbox/stats")["totals"]["brevo"] - before
         assert records == total, f"tap emitted {records} contacts, the sandbox has {total}"
         return [
             (f"tap-brevo contacts, {total:,} contacts (records/s)", records / elapsed),
             ("tap-brevo contacts: API calls per 1,000 contacts", calls * 1000 / records),
             ("tap-brevo contacts: tap peak RSS (MB)", peak_mb),
-            (f"tap-brevo every stream, {all_records:,} records incl. contacts (records/s)", all_records / all_elapsed),
+            (f"tap-brevo 14 other streams, {other_records:,} records (records/s)", other_records / other_elapsed),
+            ("tap-brevo 14 other streams: API calls per 1,000 records", other_calls * 1000 / other_records),
         ]
     finally:
         server.terminate()
