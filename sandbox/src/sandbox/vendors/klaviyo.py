@@ -277,7 +277,7 @@ def field_of(res: dict[str, Any], name: str) -> Any:
 class View:
     """A sized, indexable page source: ``encoded(i)`` gives the JSON bytes of item ``i``."""
 
-    def __init__(self, items: list[Any], encoded: Any = None) -> None:
+    def __init__(self, items: Any, encoded: Any = None) -> None:
         self.items = items
         self._encoded = encoded
 
@@ -919,7 +919,7 @@ class Klaviyo(Vendor):
                     out.append(self.profiles[p])
             return self._sparse(req, out) if fields else out
 
-        return self.page(req, _EventView(items, self._event_encoded),
+        return self.page(req, View(items, self._event_encoded),
                          included=included if includes else None)
 
     # --- the small collections ---------------------------------------------------------------------
@@ -1070,7 +1070,7 @@ class Klaviyo(Vendor):
 class _Concat:
     """A range of normal event indices followed by the few future-dated ones, without a list."""
 
-    def __init__(self, rng: range, tail: list[int]) -> None:
+    def __init__(self, rng: Any, tail: list[int]) -> None:
         self.rng, self.tail = rng, tail
 
     def __len__(self) -> int:
@@ -1082,8 +1082,3 @@ class _Concat:
     def __iter__(self) -> Any:
         yield from self.rng
         yield from self.tail
-
-
-class _EventView(View):
-    def get(self, i: int) -> Any:
-        return self.items[i]
