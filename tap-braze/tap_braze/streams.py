@@ -297,10 +297,10 @@ class CustomEventDataSeriesStream(_PartitionedSeries):
             params = query_of(url)
 
 
-def _series(stream_name: str, api_path: str, permission: str, **extra: str) -> type[_Series]:
+def _series(stream_name: str, api_path: str, permission: str, group: str = "default", **extra: str) -> type[_Series]:
     return type(f"{stream_name.title().replace('_', '')}Stream", (_Series,), {
         "name": stream_name, "path": api_path, "permission": permission, "records_jsonpath": "$.data[*]",
-        "value_params": extra, "__doc__": f"Account-wide daily series from ``{api_path}``."})
+        "rate_group": group, "value_params": extra, "__doc__": f"Account-wide daily series from ``{api_path}``."})
 
 
 KPI_STREAMS = [
@@ -309,9 +309,11 @@ KPI_STREAMS = [
     _series("kpi_new_users", "/kpi/new_users/data_series", "kpi.new_users.data_series"),
     _series("kpi_uninstalls", "/kpi/uninstalls/data_series", "kpi.uninstalls.data_series"),
     _series("sessions_data_series", "/sessions/data_series", "sessions.data_series", unit="day"),
-    # The spec types `unit` as an integer here (a defect), so the daily default is left implicit.
-    _series("purchases_quantity_series", "/purchases/quantity_series", "purchases.quantity_series"),
-    _series("purchases_revenue_series", "/purchases/revenue_series", "purchases.revenue_series"),
+    # The spec types `unit` as an integer here (a defect), so the daily default is left implicit. Their
+    # limit is UNVERIFIED (the spec says 1,000/h shared with /events/list, the limits page says nothing):
+    # budget the stricter one; the `rate_limits` setting can move them.
+    _series("purchases_quantity_series", "/purchases/quantity_series", "purchases.quantity_series", "events"),
+    _series("purchases_revenue_series", "/purchases/revenue_series", "purchases.revenue_series", "events"),
 ]
 
 

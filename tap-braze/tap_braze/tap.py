@@ -83,6 +83,11 @@ class TapBraze(Tap):
         th.Property("users_export_ids_per_minute", th.IntegerType, default=250,
                     description="/users/export/ids budget: 250/min for workspaces created after 2024-08-22, "
                                 "2,500 before"),
+        th.Property("rate_limits", th.ObjectType(additional_properties=th.ObjectType(
+                        th.Property("limit", th.IntegerType, required=True),
+                        th.Property("seconds", th.NumberType, required=True))),
+                    description="Override a rate-limit group's budget, e.g. {\"events\": {\"limit\": 1000, "
+                                "\"seconds\": 3600}}; groups: " + ", ".join(RATE_GROUPS)),
         th.Property("skip_forbidden_streams", th.BooleanType, default=False,
                     description="Skip, with a warning, a stream whose permission the key lacks (HTTP 403) "
                                 "instead of failing"),
@@ -105,6 +110,8 @@ class TapBraze(Tap):
             self.logger.warning(warning)
         limits = dict(RATE_GROUPS)
         limits["export_ids"] = (int(self.config.get("users_export_ids_per_minute", 250)), 60.0)
+        for group, budget in (self.config.get("rate_limits") or {}).items():
+            limits[group] = (int(budget["limit"]), float(budget["seconds"]))
         self.pacer = Pacer(limits)
 
     @override

@@ -165,3 +165,15 @@ def test_other_4xx_are_not_retried(sandbox, conformance, braze_config, run_tap):
     with pytest.raises(FatalAPIError, match="Stream 'catalogs': 400"):
         run_tap(braze_config, ["catalogs"])
     assert sandbox.requests("braze")["GET /catalogs"] == {"400": 1}
+
+
+def test_rate_limit_budgets_are_configurable():
+    tap = TapBraze(config={"api_key": "k", "instance_url": "https://rest.fra-01.braze.eu",
+                           "users_export_ids_per_minute": 2500,
+                           "rate_limits": {"events": {"limit": 5, "seconds": 10}}})
+    assert tap.pacer.limits["events"] == (5, 10.0)
+    assert tap.pacer.limits["export_ids"] == (2500, 60.0)
+    assert tap.streams["purchases_revenue_series"].rate_group == "events"  # UNVERIFIED limit: the stricter one
+    with pytest.raises(ConfigValidationError):
+        TapBraze(config={"api_key": "k", "instance_url": "https://rest.fra-01.braze.eu",
+                         "rate_limits": {"events": {"limit": "many"}}})
