@@ -206,12 +206,38 @@ class Bound:
         build = {"contacts": self._contacts, "events": self._events,
                  "list_memberships": self._memberships}.get(self.type, self._generic)
         build(props)
+        if route.get("where"):
+            self._filter(*route["where"])
         self.used.update(route.get("ignore", []))
         self._check_unmapped()
         self.output = Output(self.out_stream, {"type": "object", "properties": props},
                              out_keys, out_bookmarks or None)
 
     # --- helpers ----------------------------------------------------------------------------------
+    def _filter(self, expr: str, tree: Any) -> None:
+        """Keep only the records the route's `where` rule accepts (counted in the summary)."""
+        current: list[dict] = [{}]
+
+        def get(path: str, default: Any = None) -> Any:
+            v = vals.getter(path)(current[0])
+            return default if v is vals.MISSING or v is None else v
+
+        rule = fastpath.compile_rule(expr, tree, get)
+        inner, stats, tag = self.transform, self.plan.stats, f"filtered_out:{self.out_stream}"
+
+        def filtered(rec: dict) -> Any:
+            current[0] = rec
+            try:
+                keep = rule(rec)
+            except Exception:  # a rule that cannot be evaluated on this record does not match
+                keep = False
+            if keep:
+                return inner(rec)
+            stats[tag] += 1
+            return ()
+
+        self.transform = filtered
+
     def _path(self, p: str) -> str:
         return p[len("parent."):] if self.each and p.startswith("parent.") else p
 
@@ -563,6 +589,40 @@ class Bound:
         self.transform = memberships
 
     # --- categories, products, orders -------------------------------------------------------------
+    @staticmethod
+    def _object(parts: list[tuple[str, vals.Getter]]) -> vals.Getter:
+        def build(rec: dict) -> dict:
+            out = {}
+            for sub, g in parts:
+                v = g(rec)
+                if v is not None and v is not vals.MISSING:
+                    out[sub] = v
+            return out
+
+        return build
+
+    def _array(self, spec_: dict) -> vals.Getter:
+        """An array of objects re-keyed element by element (e.g. order lines -> Brevo products)."""
+        arr_of = self._use([spec_["each"]])
+        fields = [(f, vals.getter(p)) for p, f in spec_["fields"].items()]
+
+        def remap(rec: dict) -> Any:
+            arr = arr_of(rec)
+            if arr.__class__ is not list:
+                return arr
+            out = []
+            for x in arr:
+                if x.__class__ is dict:
+                    o = {}
+                    for f, g in fields:
+                        v = g(x)
+                        if v is not vals.MISSING:
+                            o[f] = v
+                    out.append(o)
+            return out
+
+        return remap
+
     def _generic(self, props: dict) -> None:
         fields = self.plan.fields_for(self.stream, self.route)
         self._all_paths = {p for _, paths, _ in fields for p in paths}
@@ -570,12 +630,37 @@ class Bound:
         for tgt, paths, _ in fields:
             getters.append((tgt, self._use(paths)))
             props[tgt] = vals.nullable(self._src_schema(paths))
+        for tgt, spec_ in self.route.get("set", {}).items():
+            if isinstance(spec_, dict) and "each" in spec_:
+                getters.append((tgt, self._array(spec_)))
+                item_schema = ((self._src_schema([spec_["each"]]) or {}).get("items") or {})
+                props[tgt] = {"type": ["array", "null"], "items": {"type": "object", "properties": {
+                    f: vals.nullable(vals.schema_at(item_schema, p)) for p, f in spec_["fields"].items()}}}
+            elif isinstance(spec_, dict) and "object" in spec_:
+                parts = [(sub, self._value_spec(sv)) for sub, sv in spec_["object"].items()]
+                getters.append((tgt, self._object(parts)))
+                props[tgt] = {"type": ["object", "null"], "properties": {
+                    sub: (vals.nullable(self._src_schema(sv)) if isinstance(sv, list) else {})
+                    for sub, sv in spec_["object"].items()}}
+            elif isinstance(spec_, dict):
+                getters.append((tgt, self._value_spec(spec_)))
+                const = spec_["value"]
+                props[tgt] = {} if const is None else {"type": {bool: "boolean", int: "integer", float: "number",
+                                                                str: "string"}.get(type(const), "object")}
+            else:
+                getters.append((tgt, self._use(spec_)))
+                props[tgt] = vals.nullable(self._src_schema(spec_))
         if self.plan.unmapped_fields == "pass_through":
             for name, sub in (self.in_schema.get("properties") or {}).items():
                 if name not in self.used and name not in props:
                     getters.append((name, vals.getter(name)))
                     props[name] = vals.nullable(sub)
-        carried, items = self.carried, self._items
+        # Brevo's ecommerce dates (created_at, updated_at, deleted_at) are normalised to ISO 8601
+        # here, so `2024-01-01 12:00:00 +00:00` or an epoch reaches the target in one form.
+        dated = {name for name, _ in getters if name.endswith("_at")}
+        for name in dated:
+            props[name] = {"type": ["string", "null"], "format": "date-time"}
+        carried, items, bad = self.carried, self._items, self._bad
 
         def generic(rec: dict) -> Iterator[dict]:
             for item in items(rec):
@@ -586,6 +671,12 @@ class Bound:
                 for name, g in getters:
                     v = g(item)
                     if v is not vals.MISSING:
+                        if v is not None and name in dated:
+                            try:
+                                v = vals.to_datetime(v)
+                            except ValueError as exc:
+                                bad(name, item, exc)
+                                continue
                         out[name] = v
                 yield out
 

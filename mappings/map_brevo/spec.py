@@ -37,13 +37,13 @@ CONTACT_TOP_LEVEL = {"email": "email", "EMAIL": "email", "ext_id": "ext_id", "EX
                      "sms": "sms", "SMS": "sms", "email_blacklisted": "email_blacklisted",
                      "sms_blacklisted": "sms_blacklisted", "deleted": "deleted"}
 ROUTE_KEYS = {
-    "contacts": {"type", "output", "fields", "precedence", "static_lists", "list_rules",
+    "contacts": {"type", "output", "where", "fields", "precedence", "static_lists", "list_rules",
                  "source_lists", "ignore"},
-    "events": {"type", "output", "each", "event_name", "event_date", "identifiers",
+    "events": {"type", "output", "where", "each", "event_name", "event_date", "identifiers",
                "event_properties", "contact_properties", "ignore"},
-    "list_memberships": {"type", "output", "each", "list", "identifiers", "action", "ignore"},
+    "list_memberships": {"type", "output", "where", "each", "list", "identifiers", "action", "ignore"},
 }
-GENERIC_ROUTE_KEYS = {"type", "output", "each", "fields", "precedence", "ignore"}
+GENERIC_ROUTE_KEYS = {"type", "output", "where", "each", "fields", "set", "precedence", "ignore"}
 EVENT_IDENTIFIERS = ("email_id", "ext_id", "phone_id", "contact_id", "whatsapp_id", "landline_number_id")
 MEMBER_IDENTIFIERS = ("email", "ext_id", "sms")
 EVENT_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -191,6 +191,13 @@ class Validator:
         return self.paths(v, origin, key)
 
     @staticmethod
+    def snake(name: Any, origin: str, key: str) -> str:
+        if not isinstance(name, str) or not SNAKE_FIELD_RE.match(name):
+            msg = f"{where(origin, key)}: expected a snake_case field name, got {name!r}"
+            raise MappingError(msg)
+        return name
+
+    @staticmethod
     def rule(expr: Any, origin: str, key: str) -> Any:
         """A list rule: a simpleeval expression that must parse."""
         if not isinstance(expr, str) or not expr.strip():
@@ -256,6 +263,8 @@ class Validator:
             r["output"] = o
         if "each" in item:
             r["each"] = self.path(item["each"], origin, k + ".each")
+        if item.get("where") is not None:
+            r["where"] = (item["where"], self.rule(item["where"], origin, k + ".where"))
         r["ignore"] = [self.path(p, origin, f"{k}.ignore[{i}]") for i, p in enumerate(item.get("ignore") or [])]
         if typ == "contacts" or typ not in ROUTE_KEYS:
             fields = self.mapping(item.get("fields") or {}, origin, k + ".fields")
@@ -272,6 +281,28 @@ class Validator:
                 r["fields"][src] = Sourced(tgt, origin, fk)
             r["precedence"] = self.precedence(item.get("precedence") or {}, origin, k + ".precedence",
                                               contacts=typ == "contacts")
+        if typ in ("categories", "products", "orders"):
+            r["set"] = {}
+            for tgt, v in self.mapping(item.get("set") or {}, origin, k + ".set").items():
+                sk = f"{k}.set.{tgt}"
+                if not isinstance(tgt, str) or not SNAKE_FIELD_RE.match(tgt):
+                    msg = f"{where(origin, sk)}: {typ} fields are snake_case names of Brevo's ecommerce API, got {tgt!r}"
+                    raise MappingError(msg)
+                if tgt in {t.value for t in r["fields"].values()}:
+                    msg = f"{where(origin, sk)}: {tgt!r} is also a target in `fields`; set it in one place"
+                    raise MappingError(msg)
+                if isinstance(v, dict) and "each" in v:
+                    if set(v) != {"each", "fields"} or not isinstance(v["fields"], dict):
+                        msg = f"{where(origin, sk)}: an array is written `{{each: path, fields: {{path: field}}}}`"
+                        raise MappingError(msg)
+                    r["set"][tgt] = {"each": self.path(v["each"], origin, sk + ".each"),
+                                     "fields": {self.path(p, origin, f"{sk}.fields.{p}"): self.snake(f, origin, f"{sk}.fields.{p}")
+                                                for p, f in v["fields"].items()}}
+                elif isinstance(v, dict) and set(v) != {"value"}:  # a nested object, e.g. identifiers
+                    r["set"][tgt] = {"object": {self.snake(sub, origin, f"{sk}.{sub}"): self.value_spec(sv, origin, f"{sk}.{sub}")
+                                                for sub, sv in v.items()}}
+                else:
+                    r["set"][tgt] = self.value_spec(v, origin, sk)
         if typ == "contacts":
             if "static_lists" in item:
                 r["static_lists"] = self.static_lists(item["static_lists"], origin, k + ".static_lists")

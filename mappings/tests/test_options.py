@@ -258,7 +258,9 @@ def test_order_preserved_across_streams_and_activate_version(run_map):
     run = run_map({"preset": "klaviyo"}, msgs)
     seq = [(m["type"], m.get("stream"), (m.get("record") or {}).get("source_id")) for m in run.messages]
     assert seq == [("SCHEMA", "klaviyo_contacts", None), ("SCHEMA", "klaviyo_events", None),
+                   ("SCHEMA", "klaviyo_orders", None),
                    ("RECORD", "klaviyo_contacts", "p1"), ("RECORD", "klaviyo_events", "e1"),
+                   ("RECORD", "klaviyo_orders", "e1"),
                    ("RECORD", "klaviyo_contacts", "p2"), ("STATE", None, None),
                    ("RECORD", "klaviyo_events", "e2"), ("ACTIVATE_VERSION", "klaviyo_contacts", None)]
 
@@ -316,3 +318,51 @@ def test_stream_maps_alias_reaches_a_route_and_unrouted_alias_passes(run_map):
 def test_bad_stream_map_fails_at_its_schema_before_records(run_map):
     with pytest.raises(MappingError, match=r"input line 1: config, key `stream_maps`"):
         run_map({"stream_maps": {"profiles": {"x": "1 +"}}}, [PROFILE_SCHEMA, profile()])
+
+
+def test_klaviyo_catalog_items_become_products(run_map):
+    run = run_map({"preset": "klaviyo"}, [
+        {"type": "SCHEMA", "stream": "catalog_items", "key_properties": ["id"], "bookmark_properties": ["updated"],
+         "schema": {"type": "object", "properties": {k: {"type": ["string", "null"]} for k in (
+             "id", "external_id", "title", "url", "image_full_url", "updated")} | {"price": {"type": ["number", "null"]}}}},
+        {"type": "RECORD", "stream": "catalog_items", "record": {
+            "id": "$custom:::$default:::SKU-1", "external_id": "SKU-1", "title": "Lampe", "url": "https://x.io/p/1",
+            "image_full_url": "https://x.io/i/1.jpg", "price": 64.95, "updated": "2026-11-01T00:00:00+00:00"}}])
+    assert run.records("klaviyo_products") == [{
+        "source_id": "$custom:::$default:::SKU-1", "source_updated": "2026-11-01T00:00:00+00:00", "id": "SKU-1",
+        "name": "Lampe", "url": "https://x.io/p/1", "image_url": "https://x.io/i/1.jpg", "sku": "SKU-1", "price": 64.95}]
+
+
+def test_where_set_object_array_and_constant(run_map):
+    route = {"type": "orders", "where": 'kind == "sale" and get("meta.ok", False)',
+             "set": {"id": "ref", "status": {"value": "completed"}, "placed_at": "ts",
+                     "identifiers": {"email_id": "who", "ext_id": "uid"},
+                     "products": {"each": "lines", "fields": {"sku": "product_id", "n": "quantity"}}}}
+    schema = {"type": "SCHEMA", "stream": "tx", "key_properties": ["ref"], "schema": {"type": "object", "properties": {
+        "ref": {"type": "string"}, "kind": {"type": "string"}, "ts": {}, "who": {"type": "string"}, "uid": {},
+        "meta": {"type": "object"}, "lines": {"type": "array", "items": {"type": "object", "properties": {
+            "sku": {"type": "string"}, "n": {"type": "integer"}}}}}}}
+    rec = {"ref": "T1", "kind": "sale", "ts": 1767225600000, "who": "a@x.io", "uid": None, "meta": {"ok": True},
+           "lines": [{"sku": "A", "n": 2, "extra": 1}]}
+    run = run_map({"stream_routing": {"tx": route}}, [
+        schema, {"type": "RECORD", "stream": "tx", "record": rec},
+        {"type": "RECORD", "stream": "tx", "record": {**rec, "ref": "T2", "kind": "refund"}},
+        {"type": "RECORD", "stream": "tx", "record": {**rec, "ref": "T3", "meta": {}}}])
+    assert run.records("orders") == [{
+        "source_ref": "T1", "id": "T1", "status": "completed", "placed_at": "2026-01-01T00:00:00+00:00",
+        "identifiers": {"email_id": "a@x.io"}, "products": [{"product_id": "A", "quantity": 2}]}]
+    assert run.summary["filtered_out"] == {"orders": 2}
+    props = run.schema("orders")["schema"]["properties"]
+    assert props["products"]["items"]["properties"]["quantity"] == {"type": ["integer", "null"]}
+    assert props["placed_at"] == {"type": ["string", "null"], "format": "date-time"}
+
+
+def test_set_conflicts_and_bad_where_are_config_errors():
+    from map_brevo.mapper import MapBrevo
+
+    with pytest.raises(MappingError, match=r"key `stream_routing.x.set.id`: 'id' is also a target in `fields`"):
+        MapBrevo(config={"stream_routing": {"x": {"type": "orders", "fields": {"ref": "id"}, "set": {"id": "other"}}}})
+    with pytest.raises(MappingError, match=r"key `stream_routing.x.where`: rule 'a ==' does not parse"):
+        MapBrevo(config={"stream_routing": {"x": {"type": "orders", "where": "a =="}}})
+    with pytest.raises(MappingError, match=r"key `stream_routing.x.set.lines`: an array is written"):
+        MapBrevo(config={"stream_routing": {"x": {"type": "orders", "set": {"lines": {"each": "l"}}}}})
