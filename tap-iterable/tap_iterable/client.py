@@ -409,19 +409,20 @@ class ExportStream(IterableStream):
 
     def rows(self, lines: Iterable[bytes], lo: datetime, hi: datetime) -> Iterator[dict[str, Any]]:
         """Decoded records; in the window that ends now, also the newest replication value seen."""
-        if hi != self._open_end:
-            for line in lines:
-                yield _decode(line)
-            return
+        track = hi == self._open_end
         key = self.replication_key
         newest = self._newest
-        for line in lines:
-            row = _decode(line)
-            value = iso_time(row.get(key))
-            if isinstance(value, str):
-                when = datetime.fromisoformat(value)
-                if newest is None or when > newest:
-                    newest = when
+        for count, line in enumerate(lines):
+            try:
+                row = _decode(line)
+            except msgspec.DecodeError as exc:  # a garbled body: treated like a broken stream
+                raise ExportWindowError(f"line {count + 1} of the export is not JSON") from exc
+            if track:
+                value = iso_time(row.get(key))
+                if isinstance(value, str):
+                    when = datetime.fromisoformat(value)
+                    if newest is None or when > newest:
+                        newest = when
             yield row
         self._newest = newest
 

@@ -54,6 +54,14 @@ def test_a_window_that_times_out_is_halved_until_it_passes(sandbox, conformance,
     assert {r["eventName"] for r in out["records"]["custom_event"]} >= {"addToCart", "pageView", "appOpen"}
 
 
+def test_a_garbled_export_body_is_read_again_in_a_smaller_window(sandbox, conformance, run, tap_config, exports):
+    sandbox.faults("invalid_json#1~/export/data.json")
+    out = run(tap_config, ["email_send"])
+    assert out["error"] is None
+    assert _ids(out["records"]["email_send"]) == _ids(_direct(sandbox, "emailSend"))
+    assert len(exports) >= 3  # the garbled window, then its two halves
+
+
 def test_halving_stops_at_the_floor_with_a_clear_error(sandbox, conformance, run, tap_config, exports):
     sandbox.sb.vendors["iterable"].max_window_records = 0
     out = run({**tap_config, "export_window_days": 400, "export_window_floor_minutes": 60 * 24 * 50}, ["email_open"])
