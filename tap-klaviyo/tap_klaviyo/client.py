@@ -252,7 +252,7 @@ class KlaviyoStream(RESTStream[ParseResult]):
     def pacer(self) -> Pacer:
         ep = self.endpoint
         burst, steady = ep["burst"], ep["steady"]
-        return pacer_for(self.config["api_url"], ep["path"], burst, steady)
+        return pacer_for(self.config["api_url"], ep.get("pacer_key", ep["path"]), burst, steady)
 
     @override
     def request_decorator(self, func: Callable[..., Any]) -> Callable[..., Any]:

@@ -68,7 +68,7 @@ class ProfilesStream(_UpdatedSince):
         ep = super().endpoint
         if "predictive_analytics" in (self.config.get("profiles_additional_fields") or []):
             # The spec: asking for predictive_analytics lowers the limit to 10/s, 150/m.
-            return {**ep, "path": ep["path"] + "#predictive", "burst": 10, "steady": 150}
+            return {**ep, "pacer_key": ep["path"] + "#predictive", "burst": 10, "steady": 150}
         return ep
 
 

@@ -273,3 +273,16 @@ def test_lookback_rereads_recent_events_and_end_date_bounds_the_window(sandbox, 
     times = [e["datetime"] for e in again["records"]["events"]]
     assert min(times) < mark  # a week before the bookmark is read again (late events)
     assert max(times) > "2026-11-01"
+
+
+def test_predictive_analytics_is_opt_in_and_paced_slower(sandbox, conformance, tap_config, run):
+    from tap_klaviyo.tap import TapKlaviyo
+
+    plain = TapKlaviyo(config=tap_config).streams["profiles"]
+    assert (plain.pacer.windows, plain.first_page_params(None)["additional-fields[profile]"]) == (
+        ((1.0, 75), (60.0, 750)), "subscriptions")
+    config = {**tap_config, "profiles_additional_fields": ["subscriptions", "predictive_analytics"]}
+    slow = TapKlaviyo(config=config).streams["profiles"]
+    assert slow.pacer.windows == ((1.0, 10), (60.0, 150))
+    out = run(config, ["profiles"])
+    assert all("predictive_analytics" in p for p in out["records"]["profiles"])
