@@ -17,8 +17,9 @@ from tap_brevo.testing import run_tap
 SECRET = "xkeysib-SECRET0123456789abcdef-TEST"
 
 
-def test_key_is_nowhere_in_output_state_or_debug_logs(make_sandbox):
+def test_key_is_nowhere_in_output_state_or_debug_logs(make_sandbox, conformance):
     sb = make_sandbox(vendors="brevo", api_key=SECRET)
+    conformance.attach(sb)
     sb.faults("503#1~^/brevo/v3/contacts$")  # an error and a retry get logged too
     run = run_tap({"api_key": SECRET, "api_url": sb.urls["brevo"], "rate_limit_plan": "off",
                    "backoff_base_seconds": 0.05}, None, level=logging.DEBUG)
@@ -44,6 +45,12 @@ def test_key_is_not_in_the_cli_output_at_debug(make_sandbox, tmp_path):
     settings = json.loads(about.stdout)["settings"]["properties"]
     assert settings["api_key"].get("secret") is True
     assert settings["access_token"].get("secret") is True
+
+
+def test_oauth_access_token_is_sent_as_bearer(sandbox, config, conformance):
+    run = run_tap({k: v for k, v in config.items() if k != "api_key"} | {"access_token": sandbox.api_key},
+                  ["senders"])
+    assert len(run.records["senders"]) == 3
 
 
 def test_wrong_key_is_a_clear_error_without_the_key(sandbox, config):
