@@ -168,3 +168,15 @@ def test_cli_missing_config_file_is_one_line(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr.decode()
     assert "map-brevo: error: File at" in proc.stderr.decode()
+
+
+def test_readme_mapping_file_example_is_valid(tmp_path):
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text("utf-8")
+    block = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    f = tmp_path / "my-mapping.yml"
+    f.write_text(block)
+    mapper = MapBrevo(config={"preset": "klaviyo", "mapping_file": str(f)})
+    assert mapper.plan.prefix == "shop"
+    assert mapper.plan.lists["high_value"] == 42
