@@ -249,15 +249,10 @@ class BrevoStream(RESTStream[Any]):
     page_size: int | None = None  # Brevo's maximum ``limit`` for the endpoint; None = no paging
     sort_asc = True  # ask for ``sort=asc`` where the endpoint has it
     datetime_fields: tuple[str, ...] = ("createdAt", "modifiedAt")
-    extra_params: dict[str, Any] = {}
 
     @property
     def url_base(self) -> str:
         return self.config.get("api_url", DEFAULT_API_URL).rstrip("/")
-
-    @property
-    def records_jsonpath(self) -> str:
-        return f"$.{self.records_key}[*]"
 
     @property
     def authenticator(self) -> APIKeyAuthenticator | BearerTokenAuthenticator:
@@ -284,7 +279,7 @@ class BrevoStream(RESTStream[Any]):
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
-        params: dict[str, Any] = dict(self.extra_params)
+        params: dict[str, Any] = {}
         if self.page_size:
             params["limit"] = self.page_size
             params["offset"] = next_page_token or 0

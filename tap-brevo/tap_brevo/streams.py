@@ -274,8 +274,13 @@ class EmailEventsStream(BrevoStream):
         size = max(1, min(90, int(self.config.get("email_events_window_days", 90))))
         today = self.today()
         start = self.start_time(None)
-        start = start.replace(hour=0, minute=0, second=0, microsecond=0) if start else today - timedelta(
-            days=int(self.config.get("email_events_lookback_days", 365)))
+        if start is None:
+            start = today - timedelta(days=int(self.config.get("email_events_lookback_days", 365)))
+        start = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        if self.stream_state.get("replication_key_value"):
+            # Report days may be the account's days, not UTC ones (UNVERIFIED): re-read the day
+            # before the bookmark's so nothing near midnight is skipped; event_key deduplicates.
+            start -= timedelta(days=1)
         out = []
         while start <= today:
             end = min(today, start + timedelta(days=size - 1))
