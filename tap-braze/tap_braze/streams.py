@@ -273,6 +273,23 @@ class SegmentDataSeriesStream(_PartitionedSeries):
     def keep(self, item: dict[str, Any]) -> bool:
         return bool(item.get("analytics_tracking_enabled", True))  # Braze refuses the others
 
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        if response.status_code == 400:  # UNVERIFIED which segments Braze refuses: one must not stop the rest
+            raise _SegmentRefusedError(self.response_error_message(response))
+        super().validate_response(response)
+
+    @override
+    def read(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        try:
+            yield from super().read(context)
+        except _SegmentRefusedError as exc:
+            self.logger.warning("Skipping segment %s: %s", (context or {}).get("segment_id"), exc)
+
+
+class _SegmentRefusedError(FatalAPIError):
+    """Braze refused one segment's series (e.g. analytics tracking disabled)."""
+
 
 class CustomEventDataSeriesStream(_PartitionedSeries):
     name = "custom_event_data_series"

@@ -75,3 +75,15 @@ def test_lookback_picks_up_restated_conversions(sandbox, conformance, braze_conf
     assert reread
     assert any(next(r["conversions"] for r in after if (r["campaign_id"], r["time"]) == key) > before[key]
                for key in reread)
+
+
+def test_a_refused_segment_series_is_skipped_not_fatal(sandbox, conformance, braze_config, run_tap, monkeypatch):
+    from tap_braze.streams import SegmentDataSeriesStream
+
+    monkeypatch.setattr(SegmentDataSeriesStream, "keep", lambda self, item: True)  # ask for every segment
+    run = run_tap({**braze_config, "start_date": "2026-11-25T00:00:00Z"}, ["segment_data_series"])
+    segments = sandbox.sb.vendors["braze"].segments
+    refused = segments[2]["id"]  # analytics tracking disabled
+    got = {r["segment_id"] for r in run.records("segment_data_series")}
+    assert got == {segments[i]["id"] for i in range(len(segments))} - {refused}
+    assert f"Skipping segment {refused}" in run.log
