@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import sys
 import threading
 import time
 from collections import deque
@@ -24,6 +25,11 @@ from singer_sdk.pagination import BaseHATEOASPaginator
 from singer_sdk.schema.source import SchemaDirectory, StreamSchema
 
 from tap_iterable import schemas
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:  # pragma: no cover - Python < 3.12
+    from typing_extensions import override
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -118,6 +124,7 @@ def describe(response: requests.Response) -> str:
 class NextPageUrlPaginator(BaseHATEOASPaginator):
     """Iterable's listings return ``nextPageUrl`` until the last page."""
 
+    @override
     def get_next_url(self, response: requests.Response) -> str | None:
         return response.json().get("nextPageUrl")
 
@@ -129,14 +136,17 @@ class IterableStream(RESTStream[Any]):
     bucket = "default"
     records_jsonpath = "$[*]"
 
+    @override
     @property
     def url_base(self) -> str:
         return api_url(self.config)
 
+    @override
     @property
     def authenticator(self) -> APIKeyAuthenticator:
         return APIKeyAuthenticator(key="Api-Key", value=self.config["api_key"], location="header")
 
+    @override
     @property
     def timeout(self) -> int:
         return int(self.config.get("request_timeout", 300))
@@ -151,9 +161,11 @@ class IterableStream(RESTStream[Any]):
         return pacer
 
     # --- requests ------------------------------------------------------------------------------
+    @override
     def get_new_paginator(self) -> NextPageUrlPaginator:
         return NextPageUrlPaginator()
 
+    @override
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
         params = self.base_params(context)
         if next_page_token is not None:  # nextPageUrl carries every parameter of the next page
@@ -164,6 +176,7 @@ class IterableStream(RESTStream[Any]):
         """Query parameters of the first page."""
         return {}
 
+    @override
     def request_decorator(self, func: Any) -> Any:
         return self.retrying(func, self.bucket)
 
@@ -177,6 +190,7 @@ class IterableStream(RESTStream[Any]):
         return super().request_decorator(paced)
 
     # --- errors and retries ---------------------------------------------------------------------------
+    @override
     def validate_response(self, response: requests.Response) -> None:
         self.check_status(response)
         kind = response.headers.get("Content-Type", "")
@@ -199,12 +213,15 @@ class IterableStream(RESTStream[Any]):
         if status >= 400:
             raise FatalAPIError(f"{self.name}: {describe(response)} for {urlsplit(response.url).path}")
 
+    @override
     def response_error_message(self, response: requests.Response) -> str:
         return f"{self.name}: {describe(response)}"
 
+    @override
     def backoff_max_tries(self) -> int:
         return int(self.config.get("max_retries", 6)) + 1
 
+    @override
     def backoff_wait_generator(self) -> Iterator[float]:
         def waits() -> Iterator[float]:
             attempt = 0
@@ -215,6 +232,7 @@ class IterableStream(RESTStream[Any]):
 
         return waits()
 
+    @override
     def backoff_jitter(self, value: float) -> float:
         return value  # retry_wait adds its own jitter, and none to a server-given delay
 
@@ -362,6 +380,7 @@ class ClientFilteredStream(IterableStream):
         candidates = [v for v in (value, floor) if v is not None]
         return max(candidates) if candidates else None
 
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         threshold = self.threshold(context)
         key = self.replication_key
@@ -446,6 +465,7 @@ class ExportStream(IterableStream):
         self.state_manager.is_flushed = False
         self._write_state_message()
 
+    @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         row[self.replication_key] = iso_time(row.get(self.replication_key))
         if "event_type" in self.known_fields:
@@ -474,6 +494,7 @@ class ExportStream(IterableStream):
     def only_fields(self) -> list[str]:
         return []
 
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         start, end = self.window_bounds(context)
         if start >= end:

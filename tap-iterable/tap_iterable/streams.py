@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +19,11 @@ from tap_iterable.client import (
     iterable_time,
     number,
 )
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:  # pragma: no cover - Python < 3.12
+    from typing_extensions import override
 
 # Export data types (the swagger's enum, minus `user`) → primary key. Iterable gives engagement
 # and send events a messageId; the rest carry no unique id of their own (see README).
@@ -72,6 +78,7 @@ class UsersStream(ExportStream):
         wanted = self.config.get("user_fields") or []
         return [*self.IDENTITY, *[f for f in wanted if f not in self.IDENTITY]] if wanted else []
 
+    @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
         row["signupDate"] = iso_time(row.get("signupDate"))
         row = super().post_process(row, context) or row
@@ -91,6 +98,7 @@ class ListsStream(IterableStream):
     primary_keys = ("id",)
     records_jsonpath = "$.lists[*]"
 
+    @override
     def get_child_context(self, record: dict[str, Any], context: Context | None) -> dict[str, Any]:
         return {"listId": record["id"]}
 
@@ -108,6 +116,7 @@ class ListUsersStream(IterableStream):
         super().__init__(*args, **kwargs)
         self.primary_keys = ["listId", "userId" if self.config.get("list_users_prefer_user_id") else "email"]
 
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         assert context is not None
         by_id = bool(self.config.get("list_users_prefer_user_id"))
@@ -138,6 +147,7 @@ class CampaignMetricsStream(IterableStream):
     primary_keys = ("campaignId",)
     bucket = "metrics"
 
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         ids = self.campaign_ids()
         size = int(self.config.get("metrics_batch_size", 20))
@@ -158,6 +168,7 @@ class ExperimentsMetricsStream(IterableStream):
     primary_keys = ("experimentId", "templateId")
     IDS = ("experimentId", "campaignId", "templateId")
 
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         ids = self.campaign_ids()
         size = int(self.config.get("metrics_batch_size", 20))
@@ -187,6 +198,7 @@ class TemplatesStream(ClientFilteredStream):
     replication_key = "updatedAt"
     records_jsonpath = "$.templates[*]"
 
+    @override
     @property
     def partitions(self) -> list[dict[str, Any]]:
         return [{"messageMedium": m} for m in MEDIUMS]
@@ -228,6 +240,7 @@ class UserFieldsStream(IterableStream):
     primary_keys = ("name",)
     bucket = "user_fields"
 
+    @override
     def parse_response(self, response: Any) -> Iterable[dict[str, Any]]:
         for name, kind in response.json().get("fields", {}).items():
             yield {"name": name, "type": kind}
@@ -244,6 +257,7 @@ class CatalogsStream(IterableStream):
     def base_params(self, context: Context | None) -> dict[str, Any]:
         return {"page": 1, "pageSize": 100}
 
+    @override
     def get_child_context(self, record: dict[str, Any], context: Context | None) -> dict[str, Any]:
         return {"catalogName": record["name"]}
 

@@ -13,6 +13,11 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from tap_iterable import streams
 from tap_iterable.client import RATE_LIMITS
 
+if sys.version_info >= (3, 12):
+    from typing import override
+else:  # pragma: no cover - Python < 3.12
+    from typing_extensions import override
+
 EXPORT_TYPES = ["user", *streams.EVENT_TYPES]
 
 
@@ -83,6 +88,7 @@ class TapIterable(Tap):
                 sys.stderr.write(f"tap-iterable: api_url must use https (plain http only for loopback hosts), got {url}\n")
                 raise SystemExit(2)
 
+    @override
     def discover_streams(self) -> list[Stream]:
         wanted = self.config.get("event_types")
         chosen = [t for t in streams.EVENT_TYPES
