@@ -18,7 +18,7 @@ from sandbox.conformance import load_spec
 OUT = Path(__file__).resolve().parents[1] / "tap_brevo" / "schemas"
 STREAMS = {  # stream: (path, array key, primary keys, extra properties)
     "contacts": ("/contacts", "contacts", ["id"], {}),
-    "contact_attributes": ("/contacts/attributes", "attributes", ["name"], {}),
+    "contact_attributes": ("/contacts/attributes", "attributes", ["category", "name"], {}),
     "lists": ("/contacts/lists", "lists", ["id"], {}),
     "list_contacts": ("/contacts/lists/{listId}/contacts", "contacts", ["list_id", "id"],
                       {"list_id": {"type": "integer"}}),

@@ -122,7 +122,7 @@ class ContactAttributesStream(BrevoStream):
     name = "contact_attributes"
     path = "/contacts/attributes"
     records_key = "attributes"
-    primary_keys = ("name",)
+    primary_keys = ("category", "name")  # names are unique per category
     sort_asc = False
     datetime_fields = ()
 
