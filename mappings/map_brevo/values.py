@@ -110,6 +110,13 @@ def to_datetime(v: Any) -> str:
     """Normalise a timestamp (ISO 8601, `YYYY-MM-DD HH:MM:SS +00:00`, epoch s/ms) to ISO 8601."""
     if isinstance(v, str) and _EPOCH_RE.match(v):
         v = int(v)  # exports sometimes print epochs as strings
+    if v.__class__ is str and len(v) == 25 and v[10] == "T" and v[19] in "+-" and v[22] == ":":
+        try:  # already canonical (`2024-01-01T12:00:00+00:00`): validate only
+            dt.datetime.fromisoformat(v)
+        except ValueError as exc:
+            msg = f"{v!r} is not a valid date-time ({exc})"
+            raise ValueError(msg) from None
+        return v
     if isinstance(v, str):
         s = v.strip()
         if s.endswith(("Z", "z")):
@@ -224,16 +231,28 @@ def snake_case(name: str) -> str:
     return _NON_WORD.sub("_", _CAMEL.sub(r"\1_\2", name)).strip("_").lower()[:255]
 
 
+_KEY_CACHE: dict[Any, str] = {}
+
+
+def _clean_key(k: Any) -> str:
+    ck = _KEY_CACHE.get(k)
+    if ck is None:
+        ks = str(k)
+        ck = ks if _KEY_OK.match(ks) else (_NON_WORD.sub("_", ks).strip("_")[:255] or "_")
+        if len(_KEY_CACHE) < 100_000:  # property names repeat; bound the memo for odd inputs
+            _KEY_CACHE[k] = ck
+    return ck
+
+
 def clean_keys(v: Any) -> Any:
     """Make object keys acceptable as Brevo event-property keys (letters, digits, `_`, `-`)."""
     if v.__class__ is dict:
-        if all(k.__class__ is str and _KEY_OK.match(k) for k in v):
-            return {k: clean_keys(x) if x.__class__ in (dict, list) else x for k, x in v.items()}
+        cache = _KEY_CACHE
         out = {}
         for k, x in v.items():
-            nk = _NON_WORD.sub("_", str(k)).strip("_")[:255] or "_"
-            out[nk] = clean_keys(x) if x.__class__ in (dict, list) else x
+            nk = cache.get(k) or _clean_key(k)
+            out[nk] = clean_keys(x) if x.__class__ is dict or x.__class__ is list else x
         return out
     if v.__class__ is list:
-        return [clean_keys(x) if x.__class__ in (dict, list) else x for x in v]
+        return [clean_keys(x) if x.__class__ is dict or x.__class__ is list else x for x in v]
     return v
