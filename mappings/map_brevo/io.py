@@ -37,7 +37,10 @@ class FastReader(GenericSingerReader[bytes]):
                       callbacks: dict[str, t.Callable[[dict], None]]) -> Counter[str]:
         """Dispatch each line to its callback, turning any problem into a located MappingError."""
         stats: Counter[str] = Counter()
-        it = iter(file_input or self.default_input)
+        source = file_input or self.default_input
+        # Read bytes even from a text-mode --input file: a text wrapper decodes ahead in chunks, so
+        # a bad byte would be reported at the wrong line; msgspec checks UTF-8 line by line.
+        it = iter(getattr(source, "buffer", source))
         n = 0
         while True:
             try:

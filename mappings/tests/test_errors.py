@@ -180,3 +180,19 @@ def test_readme_mapping_file_example_is_valid(tmp_path):
     mapper = MapBrevo(config={"preset": "klaviyo", "mapping_file": str(f)})
     assert mapper.plan.prefix == "shop"
     assert mapper.plan.lists["high_value"] == 42
+
+
+def test_cli_input_file_with_bad_utf8_names_the_line(tmp_path):
+    lines = [json.dumps(SCHEMA).encode()] + [json.dumps(RECORD).encode()] * 300
+    lines[250] = b'{"type":"RECORD","stream":"profiles","record":{"id":"p\xe9","email":"a@x.io"}}'
+    data = tmp_path / "in.jsonl"
+    data.write_bytes(b"\n".join(lines) + b"\n")
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"preset": "klaviyo"}))
+    proc = subprocess.run([sys.executable, "-m", "map_brevo", "--config", str(cfg), "--input", str(data)],
+                          capture_output=True, timeout=60, check=False)
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert "Traceback" not in err
+    assert "map-brevo: error: input line 251: not valid UTF-8" in err
+    assert proc.stdout.count(b'"RECORD"') == 249
