@@ -365,10 +365,14 @@ class CustomEventsStream(BrevoStream):
     @override
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
         params = super().get_url_params(context, next_page_token)
-        start = self.start_time(context)
-        if start is not None:  # without dates Brevo returns the last 6 months
-            params["startDate"] = start.astimezone(UTC).isoformat(timespec="seconds")
-            params["endDate"] = datetime.now(UTC).isoformat(timespec="seconds")
+        if not next_page_token:
+            # One fixed range per sync: pages are newest first, so events arriving during the
+            # sync would shift the offsets. Without a bookmark or start_date: Brevo's default,
+            # the last 6 months.
+            end = datetime.now(UTC).replace(microsecond=0)
+            start = self.start_time(context) or end - timedelta(days=183)
+            self._range = (start.astimezone(UTC).isoformat(timespec="seconds"), end.isoformat())
+        params["startDate"], params["endDate"] = self._range
         return params
 
     @override
