@@ -366,3 +366,38 @@ def test_set_conflicts_and_bad_where_are_config_errors():
         MapBrevo(config={"stream_routing": {"x": {"type": "orders", "where": "a =="}}})
     with pytest.raises(MappingError, match=r"key `stream_routing.x.set.lines`: an array is written"):
         MapBrevo(config={"stream_routing": {"x": {"type": "orders", "set": {"lines": {"each": "l"}}}}})
+
+
+def test_contact_properties_action_paths_and_the_message_api(run_map):
+    cfg = {"type_hints": {"LAST_SEEN": "date"}, "list_map": {"5": 5}, "stream_routing": {
+        "activity": [
+            {"type": "events", "event_name": {"value": "visit"}, "event_date": "at",
+             "identifiers": {"ext_id": "uid", "email_id": "mail"},
+             "contact_properties": {"LAST_SEEN": "at", "PLAN": ["plan", "tier"]}},
+            {"type": "list_memberships", "output": "activity_list_memberships", "each": "groups",
+             "list": "id", "action": "op", "identifiers": {"email": "parent.mail", "ext_id": "parent.uid"}},
+        ]}}
+    schema = {"type": "SCHEMA", "stream": "activity", "key_properties": ["uid"], "schema": {"type": "object", "properties": {
+        "uid": {"type": "string"}, "mail": {"type": ["string", "null"]}, "at": {"type": "string"},
+        "plan": {"type": ["string", "null"]}, "tier": {"type": "string"}, "groups": {"type": "array"}}}}
+    rec = {"uid": "u1", "mail": None, "at": "2026-11-30T09:00:00Z", "plan": None, "tier": "gold",
+           "groups": [{"id": 5, "op": "remove"}, {"id": "x", "op": "add"}, {"id": 6, "op": "delete"}]}
+    run = run_map(cfg, [schema, {"type": "RECORD", "stream": "activity", "record": rec}])
+    assert run.records("events") == [{"source_uid": "u1", "event_name": "visit", "event_date": "2026-11-30T09:00:00+00:00",
+                                      "identifiers": {"ext_id": "u1"},
+                                      "contact_properties": {"LAST_SEEN": "2026-11-30", "PLAN": "gold"},
+                                      "event_properties": {}}]
+    assert run.records("activity_list_memberships") == [
+        {"source_uid": "u1", "list_id": 5, "list_name": None, "ext_id": "u1", "action": "remove"},
+        {"source_uid": "u1", "list_id": None, "list_name": "x", "ext_id": "u1", "action": "add"}]
+    assert run.summary["invalid_value"] == {"activity.action": 1}
+    # singer-sdk's map_*_message API gives the same records as the fast path
+    from map_brevo.mapper import MapBrevo
+
+    mapper = MapBrevo(config=cfg)
+    schemas = list(mapper.map_schema_message(schema))
+    assert [s.stream for s in schemas] == ["events", "activity_list_memberships"]
+    assert [m.record for m in mapper.map_record_message({"type": "RECORD", "stream": "activity", "record": rec})] == [
+        m["record"] for m in run.messages if m["type"] == "RECORD"]
+    state = {"type": "STATE", "value": {"bookmarks": {"activity": {"x": 1}}}}
+    assert [m.to_dict() for m in mapper.map_state_message(state)] == [state]
