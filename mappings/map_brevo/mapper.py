@@ -14,7 +14,7 @@ from singer_sdk.exceptions import ConfigValidationError, MapExpressionError, Str
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.mapper import PluginMapper, RemoveRecordTransform
 from singer_sdk.mapper_base import InlineMapper
-from singer_sdk.singerlib import ActivateVersionMessage, RecordMessage, SchemaMessage
+from singer_sdk.singerlib import ActivateVersionMessage, RecordMessage, SchemaMessage, StateMessage
 
 from map_brevo import spec
 from map_brevo.io import FastReader, FastWriter
@@ -239,8 +239,6 @@ class MapBrevo(InlineMapper):
     # --- STATE, ACTIVATE_VERSION, BATCH -----------------------------------------------------------
     def map_state_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
         """STATE passes through untouched."""
-        from singer_sdk.singerlib import StateMessage
-
         yield StateMessage(message_dict["value"])
 
     def _process_state_message(self, message_dict: dict) -> None:

@@ -7,6 +7,7 @@ per-record work is a handful of dict lookups.
 from __future__ import annotations
 
 import fnmatch
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from map_brevo import fastpath
 from map_brevo import values as vals
 from map_brevo.spec import CONTACT_TOP_LEVEL, MappingError, Merged, Sourced, sanitise_attribute
 
+logger = logging.getLogger("map-brevo")
 DROP: Any = object()
 LIST_ID_SCHEMA = {"type": ["array", "null"], "items": {"type": "integer"}}
 LIST_NAME_SCHEMA = {"type": ["array", "null"], "items": {"type": "string"}}
@@ -273,8 +275,7 @@ class Bound:
         tag = f"{self.stream}.{field}"
         if tag not in self.plan.warned:
             self.plan.warned.add(tag)
-            import logging
-            logging.getLogger("map-brevo").warning("%s: %s; the value is left out (invalid_values: warn)", where, exc)
+            logger.warning("%s: %s; the value is left out (invalid_values: warn)", where, exc)
 
     def _items(self, rec: dict) -> list[dict]:
         if not self.each:
