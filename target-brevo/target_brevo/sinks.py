@@ -26,7 +26,8 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
 _ENVELOPE = 300  # bytes of an import body besides its rows (flags, listIds)
 _MISSING_INDEXES = re.compile(r"index(?:es)?\s*:?\s*([\d,\s]+)", re.IGNORECASE)
-IDENTIFIERS = ("email", "ext_id", "sms")
+# Attribute types whose values need no conversion when already of this Python type.
+_FAST_TYPES = {"text": str, "boolean": bool, "float": float}
 CONTACT_FIELDS = {"email", "ext_id", "sms", "attributes", "list_ids", "unlink_list_ids", "list_names",
                   "email_blacklisted", "sms_blacklisted", "deleted", "_sdc_deleted_at"}
 _REJECTED = "__target_brevo_rejected__"
@@ -163,33 +164,35 @@ class ContactsSink(BrevoSink):
         self.open_imports: dict[tuple[Any, ...], OpenImport] = {}
 
     def translate(self, record: dict) -> dict[str, Any] | None:
+        """Check and convert one contact (the hot path: written for speed, hence the locals)."""
+        get = record.get
         c: dict[str, Any] = {}
-        if record.get("email") not in (None, ""):
-            c["email"] = coerce.email(record["email"])
-        if record.get("ext_id") not in (None, ""):
-            c["ext_id"] = str(record["ext_id"])
-        raw_attrs: dict[str, Any] = {}
-        if isinstance(record.get("attributes"), dict):
-            raw_attrs.update(record["attributes"])
-        for k, v in record.items():
-            if k not in CONTACT_FIELDS and k.isupper():
-                raw_attrs[k] = v
-        sms = record.get("sms") if record.get("sms") not in (None, "") else raw_attrs.pop("SMS", None)
-        raw_attrs.pop("SMS", None)
-        if sms not in (None, ""):
+        email = get("email")
+        if email:
+            c["email"] = coerce.email(email)
+        ext_id = get("ext_id")
+        if ext_id is not None and ext_id != "":
+            c["ext_id"] = ext_id if type(ext_id) is str else str(ext_id)
+        nested = get("attributes")
+        raw = dict(nested) if type(nested) is dict else {}
+        for k in record:
+            if k.isupper() and k not in CONTACT_FIELDS:
+                raw[k] = record[k]
+        sms = get("sms") or raw.get("SMS")
+        if raw:
+            for name in ("SMS", "EMAIL", "EXT_ID"):
+                val = raw.pop(name, None)
+                if name != "SMS" and val is not None and val != "" and name.lower() not in c:
+                    c[name.lower()] = coerce.email(val) if name == "EMAIL" else str(val)
+        if sms:
             c["sms"] = coerce.phone(str(sms), self.country)
-        for name in ("EMAIL", "EXT_ID"):
-            val = raw_attrs.pop(name, None)
-            key = name.lower()
-            if val not in (None, "") and key not in c:
-                c[key] = coerce.email(val) if key == "email" else str(val)
-        if not (c.get("email") or c.get("ext_id") or c.get("sms")):
+        if not c:
             raise coerce.RejectError("missing_identifier", "contact has no identifier: one of email, ext_id or "
-                                                       "sms is required")
-        c["key"] = c.get(self.identifier) or c.get("email") or c.get("ext_id") or c.get("sms")
+                                                           "sms is required")
+        c["key"] = c.get(self.identifier) or email or c.get("ext_id") or c.get("sms")
         attrs: dict[str, Any] = {}
         cache = self._attr_cache
-        for name, value in raw_attrs.items():
+        for name, value in raw.items():
             if value is None or value == "":
                 if self.policy_null:
                     attrs[name.upper()] = ""  # explicit erase, only when clear_missing_attributes is on
@@ -201,33 +204,39 @@ class ContactsSink(BrevoSink):
                     upper, value, self.attr_props.get(name) or self.props.get(name))
                 if attr is None:
                     continue  # reported once per run with example values, never sent
-                hit = cache[name] = (upper, attr, attr.get("type") == "text")
-            upper, attr, is_text = hit
-            if is_text and type(value) is str:
-                attrs[upper] = value  # the common case, without the generic conversion
+                hit = cache[name] = (upper, attr, _FAST_TYPES.get(attr.get("type") or ""))
+            upper, attr, fast = hit
+            if fast is not None and type(value) is fast:
+                attrs[upper] = value  # already the attribute's type: no conversion needed
                 continue
             try:
                 attrs[upper] = coerce.attribute(value, attr)
             except ValueError as exc:
-                msg = f"attribute {upper} ({attr.get('type') or 'category'}): {exc}; Brevo would ignore it silently"
-                if self.mistyped == "reject":
-                    raise coerce.RejectError("mistyped_attribute", msg) from None
-                self.ledger.skipped[f"mistyped_attribute_{upper}"] += 1
-                if self.ledger.skipped[f"mistyped_attribute_{upper}"] == 1:
-                    self.logger.warning("stream %s: %s (value dropped; further cases only counted)",
-                                        self.stream_name, msg)
+                self.mistyped_value(upper, attr, exc)
         c["attributes"] = attrs
-        lists = [int(i) for i in record.get("list_ids") or []]
-        for name in record.get("list_names") or []:
-            lists.append(self.account.list_id(str(name)))
-        c["list_ids"] = lists
-        c["unlink"] = [int(i) for i in record.get("unlink_list_ids") or []]
+        lists = get("list_ids")
+        c["list_ids"] = [int(i) for i in lists] if lists else []
+        names = get("list_names")
+        if names:
+            c["list_ids"] += [self.account.list_id(str(n)) for n in names]
+        unlink = get("unlink_list_ids")
+        c["unlink"] = [int(i) for i in unlink] if unlink else []
         for flag in ("email_blacklisted", "sms_blacklisted"):
-            val = record.get(flag)
+            val = get(flag)
             if val is True or (val is False and self.consent == "allow_resubscribe"):
                 c[flag] = val
-        c["deleted"] = bool(record.get("deleted")) or record.get("_sdc_deleted_at") not in (None, "")
+        deleted_at = get("_sdc_deleted_at")
+        c["deleted"] = get("deleted") is True or (deleted_at is not None and deleted_at != "")
         return c
+
+    def mistyped_value(self, upper: str, attr: dict[str, Any], exc: ValueError) -> None:
+        """A value Brevo would silently ignore: reject the record, or drop the value and warn."""
+        msg = f"attribute {upper} ({attr.get('type') or 'category'}): {exc}; Brevo would ignore it silently"
+        if self.mistyped == "reject":
+            raise coerce.RejectError("mistyped_attribute", msg) from None
+        self.ledger.skipped[f"mistyped_attribute_{upper}"] += 1
+        if self.ledger.skipped[f"mistyped_attribute_{upper}"] == 1:
+            self.logger.warning("stream %s: %s (value dropped; further cases only counted)", self.stream_name, msg)
 
     # sending ----------------------------------------------------------------------------------
     def send(self, items: list[tuple[dict, dict]]) -> None:
