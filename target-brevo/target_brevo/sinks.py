@@ -175,9 +175,9 @@ class ContactsSink(BrevoSink):
             c["ext_id"] = ext_id if type(ext_id) is str else str(ext_id)
         nested = get("attributes")
         raw = dict(nested) if type(nested) is dict else {}
-        for k in record:
+        for k, v in record.items():
             if k.isupper() and k not in CONTACT_FIELDS:
-                raw[k] = record[k]
+                raw[k] = v
         sms = get("sms") or raw.get("SMS")
         if raw:
             for name in ("SMS", "EMAIL", "EXT_ID"):
