@@ -57,9 +57,16 @@ class ContactsKeysetPaginator(BaseAPIPaginator[ContactsPage]):
             return ContactsPage(self.current_value.created_since, self.current_value.offset + self.page_size)
         boundary = datetime.fromisoformat(last.replace("Z", "+00:00")) - timedelta(milliseconds=1)
         nxt = ContactsPage(brevo_time(boundary), 0)
-        if nxt == self.current_value:  # a page inside one millisecond: step by offset instead
+        if nxt.created_since == self.current_value.created_since:
+            # The boundary did not move (over 1,000 contacts created in one millisecond):
+            # step through that millisecond by offset instead of re-reading it.
             return ContactsPage(nxt.created_since, self.current_value.offset + self.page_size)
         return nxt
+
+    @override
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        # A full page whose contacts were all emitted already (the re-read boundary) is not the end.
+        return len(body_of(response).get("contacts") or []) >= self.page_size
 
 
 class ContactsStream(BrevoStream):
@@ -77,7 +84,9 @@ class ContactsStream(BrevoStream):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._boundary_ids: set[int] = set()
+        # Contacts already emitted whose creation time is at or after the keyset's boundary
+        # (id -> createdAt in UTC): the next page re-reads them and they are dropped.
+        self._at_boundary: dict[int, str] = {}
         self._boundary = ""
 
     @property
@@ -105,17 +114,22 @@ class ContactsStream(BrevoStream):
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        boundary_ids, boundary = self._boundary_ids, self._boundary
+        seen, boundary = self._at_boundary, self._boundary
         contacts = body_of(response).get("contacts") or []
         for row in contacts:
-            if row["id"] in boundary_ids and to_utc(row.get("createdAt")) >= boundary:
-                continue  # emitted on the previous page (the keyset re-reads its boundary)
+            if row["id"] in seen and to_utc(row.get("createdAt")) >= boundary:
+                continue  # emitted on an earlier page (the keyset re-reads its boundary)
             yield row
         if contacts and self.keyset:
             last = to_utc(contacts[-1]["createdAt"])
-            cut = datetime.fromisoformat(last.replace("Z", "+00:00")) - timedelta(milliseconds=1)
-            self._boundary = to_utc(cut.isoformat())
-            self._boundary_ids = {r["id"] for r in contacts if to_utc(r.get("createdAt")) >= self._boundary}
+            cut = to_utc((datetime.fromisoformat(last.replace("Z", "+00:00")) - timedelta(milliseconds=1)).isoformat())
+            if cut != boundary:  # the boundary moved: forget what the next page cannot return
+                seen = {k: v for k, v in seen.items() if v >= cut}
+            for row in contacts:
+                created = to_utc(row.get("createdAt"))
+                if created >= cut:
+                    seen[row["id"]] = created
+            self._at_boundary, self._boundary = seen, cut
 
 
 class ContactAttributesStream(BrevoStream):

@@ -80,3 +80,19 @@ def test_list_contacts_child_reads_each_lists_members(sandbox, config, conforman
     child = [q for path, q in queries if path.endswith("/contacts") and path.startswith("/contacts/lists/")]
     assert all(q["limit"] == ["500"] and "modifiedSince" in q for q in child)
     assert len(run.state["bookmarks"]["list_contacts"]["partitions"]) == len(db.lists)
+
+
+def test_keyset_reads_each_contact_once_when_thousands_share_a_millisecond(make_sandbox, conformance):
+    sb = make_sandbox(vendors="brevo", scale={"brevo_contacts": 20, "profiles": 60})
+    conformance.attach(sb)
+    db = sb.sb.vendors["brevo"].db
+    instant = sb.sb.now().replace(microsecond=0)
+    for i in range(2300):  # a bulk import: one creation millisecond for 2,300 contacts
+        db.new_contact(instant, f"bulk{i}@example.com")
+    for i in range(1200):  # then one millisecond later, and later still
+        db.new_contact(instant + timedelta(milliseconds=1 + i // 900), f"after{i}@example.com")
+    cfg = {"api_key": sb.api_key, "api_url": sb.urls["brevo"], "rate_limit_plan": "off"}
+    run = run_tap(cfg, ["contacts"])
+    ids = [r["id"] for r in run.records["contacts"]]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == set(db.contacts)
