@@ -45,7 +45,7 @@ def bucket_for(path: str) -> str:
 
 def endpoint_name(method: str, path: str) -> str:
     """``POST /processes/17`` → ``POST /processes/{id}``: the key API calls are counted under."""
-    return f"{method} " + re.sub(r"/(\d+|[^/]*@[^/]*|%2B\d+|\+\d+)(?=/|$)", "/{id}", path)
+    return f"{method} " + re.sub(r"/(\d+|[^/]*(?:@|%40)[^/]*|%2B\d+|\+\d+)(?=/|$)", "/{id}", path)
 
 
 class BrevoError(Exception):

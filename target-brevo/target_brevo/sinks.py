@@ -501,9 +501,12 @@ class ContactsSink(BrevoSink):
                 else:  # delete, allowed by allow_hard_delete (checked at start-up)
                     self.client.delete(path, params={"identifierType": kind})
             except BrevoError as exc:
-                if exc.status != 404:
+                if exc.status == 404:
+                    # Not in Brevo: nothing to blocklist or delete (a replay after a delete).
+                    self.ledger.skipped[f"deleted_not_in_brevo_{policy}"] += 1
+                else:
                     self.reject(record, f"brevo_{exc.code or exc.status}", exc.message, exc.body, key=c["key"])
-                    continue
+                continue
             self.ledger.accepted[self.stream_name] += 1
 
 

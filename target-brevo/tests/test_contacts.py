@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import requests
+from singer_sdk.exceptions import ConfigValidationError
 
 from target_brevo.testing import CONTACT_SCHEMA, record, run, schema, state
 
@@ -164,3 +166,28 @@ def test_unknown_attributes_reported_or_created_from_schema(config, sandbox):
     assert attrs["SIGNUP"]["type"] == "date"
     got = contacts(sandbox)["a@example.com"]["attributes"]
     assert (got["LOYALTY"], got["SIGNUP"]) == (7, "2024-01-02")
+
+
+# --- consent and deletes -------------------------------------------------------------------------
+def test_consent_never_resubscribes_and_delete_policies(config, sandbox):
+    lid = make_list(sandbox, "Newsletter list")
+    for e in ("a@example.com", "b@example.com", "c@example.com", "d@example.com"):
+        api(sandbox, "POST", "/contacts", {"email": e, "listIds": [lid], "emailBlacklisted": e == "a@example.com"})
+    res = run(config | {"contacts_mode": "single"},
+              msgs({"email": "a@example.com", "email_blacklisted": False}, {"email": "c@example.com",
+                                                                            "email_blacklisted": True}))
+    store = contacts(sandbox)
+    assert store["a@example.com"]["emailBlacklisted"] is True  # never re-subscribed
+    assert store["c@example.com"]["emailBlacklisted"] is True
+    gone = [{"email": "b@example.com", "list_ids": [lid], "deleted": True},
+            {"email": "d@example.com", "_sdc_deleted_at": "2026-01-01T00:00:00Z"}]
+    res = run(config, msgs(*gone))
+    assert res.summary["records_skipped"] == {"deleted_ignored": 2}
+    run(config | {"delete_policy": "unlink_lists"}, msgs(gone[0]))
+    assert contacts(sandbox)["b@example.com"]["listIds"] == []
+    run(config | {"delete_policy": "blocklist"}, msgs(gone[1]))
+    assert contacts(sandbox)["d@example.com"]["emailBlacklisted"] is True
+    with pytest.raises(ConfigValidationError, match="allow_hard_delete"):
+        run(config | {"delete_policy": "delete"}, msgs(gone[1]))
+    run(config | {"delete_policy": "delete", "allow_hard_delete": True}, msgs(gone[1]))
+    assert "d@example.com" not in contacts(sandbox)

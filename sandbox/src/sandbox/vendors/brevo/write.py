@@ -20,6 +20,7 @@ import re
 import threading
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from ... import data
 from ...http import HTTPError, Request, Response, encode
@@ -354,7 +355,7 @@ def register(v: Brevo) -> None:
 
     def find_or_404(req: Request) -> Contact:
         id_type = req.arg("identifierType")
-        c = v.db.find(req.params["identifier"], id_type)
+        c = v.db.find(unquote(req.params["identifier"]), id_type)  # emails arrive URL-encoded
         if c is None:
             raise HTTPError(404, "Contact does not exist", "document_not_found")
         return c
