@@ -95,3 +95,17 @@ def test_pacer_keeps_to_the_plan_budget_before_any_header():
         pacer.before("contacts")
     assert slept == [1.0]
     assert any("bucket default: 4 requests" in line for line in pacer.summary())
+
+
+def test_plan_presets_and_overrides():
+    from tap_brevo.client import pacer_for
+    from tap_brevo.tap import TapBrevo
+
+    base = {"api_key": "k", "api_url": "https://api.brevo.com/v3"}
+    general = pacer_for(TapBrevo(config=base, parse_env_config=False)).buckets
+    assert (general["default"].per_hour, general["smtp"].per_hour, general["contacts"].per_second) == (100, 300, 10)
+    advanced = pacer_for(TapBrevo(config=base | {"rate_limit_plan": "advanced",
+                                                 "rate_limits": {"default": {"per_hour": 150}}},
+                                  parse_env_config=False)).buckets
+    assert (advanced["default"].per_hour, advanced["smtp"].per_hour) == (150, 600)
+    assert not pacer_for(TapBrevo(config=base | {"rate_limit_plan": "off"}, parse_env_config=False)).enabled
