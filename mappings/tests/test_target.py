@@ -36,3 +36,27 @@ def test_klaviyo_golden_input_loads_into_brevo(sandbox, tmp_path, run_map, fixtu
     assert [r["reason"] for r in result.rejects if r["stream"] == "klaviyo_events"] == ["missing_identifier"]
     # STATE reaches the target's stdout unchanged
     assert result.states[-1] == json.loads(fixture_lines("klaviyo.jsonl").decode().splitlines()[-1])["value"]
+
+
+@pytest.mark.parametrize(("preset", "expected_rejects"), [
+    # the phone-only Braze user has a fictional 555 number, and so its event has no identifier
+    ("braze", {("braze_contacts", "invalid_phone"), ("braze_custom_events", "missing_identifier")}),
+    ("iterable", set()),
+    ("brevo", set()),
+])
+def test_other_presets_load_into_brevo(preset, expected_rejects, sandbox, tmp_path, run_map, fixture_lines):
+    testing = pytest.importorskip("target_brevo.testing")
+    sandbox.sb.vendors["brevo"].import_delay = 0.05
+    mapped = run_map({"preset": preset, "lists": {"all_users": "All users", "all_customers": "All customers",
+                                                  "newsletter": "Newsletter", "buyers": "Buyers"}},
+                     fixture_lines(f"{preset}.jsonl"))
+    config = {"api_url": sandbox.urls["brevo"], "api_key": sandbox.api_key,
+              "rejects_path": str(tmp_path / "rejects.jsonl"), "import_poll_initial_seconds": 0.05,
+              "backoff_base_seconds": 0.01, "create_missing_attributes": True}
+    result = testing.run(config, [json.loads(x) for x in mapped.lines])
+    summary = result.summary
+    out = mapped.summary["records_out"]
+    assert summary["records_received"] == out
+    rejected = {(r["stream"], r["reason"]) for r in result.rejects}
+    assert rejected == expected_rejects
+    assert sum(summary["records_received"].values()) == sum(summary["records_accepted"].values()) + len(result.rejects)
