@@ -154,3 +154,18 @@ def test_overlay_fixes_the_malformed_get_segments_schema():
                     "application/json", encode({"segments": [{"id": 1, "segmentName": "A", "categoryName": "B"}],
                                                 "count": 1}))
     assert check_exchange(good) == []
+
+
+def test_events_written_through_the_api_read_back_in_the_documented_shape(sandbox, http, conformance):
+    body = {"event_name": "cart_updated", "event_date": "2026-11-29T12:00:00+01:00",
+            "identifiers": {"email_id": "someone.new@example.com"}, "event_properties": {"total": 12.5},
+            "contact_properties": {"FIRSTNAME": "Some"}}
+    r = http.post(sandbox.urls["brevo"] + "/events", headers=H, json=body)
+    assert r.status_code == 204, r.text
+    events = get(http, sandbox, "/events", {"event_name": "cart_updated", "startDate": "2026-11-29",
+                                            "endDate": "2026-11-29"}).json()["events"]
+    mine = [e for e in events if e.get("event_properties") == {"total": 12.5}]
+    assert len(mine) == 1
+    assert set(mine[0]) <= {"event_name", "event_date", "contact_id", "event_properties", "object_type",
+                            "event_filter_id"}
+    assert isinstance(mine[0]["contact_id"], int)

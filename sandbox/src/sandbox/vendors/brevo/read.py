@@ -520,10 +520,10 @@ def register(v: Brevo) -> None:
                   if start <= _ts(e.get("event_date")) <= end
                   and (not contact_ids or e.get("contact_id") in contact_ids)
                   and (not names or e.get("event_name") in names)
-                  and (not types or e.get("object_type") in types)]
+                  and (not types or _event_view(e).get("object_type") in types)]
         # Documented order: event_date descending.
         events.sort(key=lambda e: _ts(e.get("event_date")), reverse=True)
-        return {"events": events[offset:offset + limit], "count": len(events)}
+        return {"events": [_event_view(e) for e in events[offset:offset + limit]], "count": len(events)}
 
     def ecommerce(kind: str, modified: str, default: int, maximum: int) -> Any:
         def handler(req: Request) -> dict[str, Any]:
@@ -569,6 +569,18 @@ def register(v: Brevo) -> None:
     v.endpoint("GET", "/products", ecommerce("products", "modifiedAt", 50, 1000))
     v.endpoint("GET", "/categories", ecommerce("categories", "modifiedAt", 50, 100))
     v.endpoint("GET", "/orders", ecommerce("orders", "updatedAt", 50, 100))
+
+
+def _event_view(e: dict[str, Any]) -> dict[str, Any]:
+    """A stored custom event (seeded, or as write.py keeps it) in GET /events' documented shape."""
+    out = {k: e[k] for k in ("event_name", "event_date", "event_filter_id", "event_properties")
+           if e.get(k) is not None}
+    if isinstance(e.get("contact_id"), int):
+        out["contact_id"] = e["contact_id"]
+    object_type = e.get("object_type") or (e.get("object") or {}).get("type")
+    if object_type:
+        out["object_type"] = object_type
+    return out
 
 
 def _event_bound(raw: str, end: bool) -> datetime:
