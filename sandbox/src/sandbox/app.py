@@ -87,6 +87,7 @@ class Sandbox:
         self.scale_spec = scale
         self.scale = data.parse_scale(scale)
         self.limiter = RateLimiter(parse_scale(rate_limits))
+        self.initial_rate_scale = self.limiter.scale
         self.faults = FaultInjector(parse_spec(faults) if isinstance(faults, str) else faults, seed)
         self.api_key = api_key
         self.anchor = anchor
@@ -126,6 +127,7 @@ class Sandbox:
             self.offset = 0.0
             self._started = time.monotonic()
             self.faults.reset()
+            self.limiter.scale = self.initial_rate_scale  # a test's rate_limits(...) must not leak
             self.limiter.reset()
             self._stats.clear()
             self._limited.clear()
