@@ -44,7 +44,7 @@ class MapBrevo(InlineMapper):
         th.Property("mapping_file", th.StringType,
                     description="YAML mapping file that extends or overrides the preset (same keys as the inline settings)."),
         th.Property("field_mapping", th.ObjectType(additional_properties=True),
-                    description="Source path (dotted, e.g. `location.city`) -> Brevo attribute, for every contacts route; "
+                    description="Source path (dotted, e.g. `location.city`) -> Brevo attribute (or a list of them), for every contacts route; "
                                 "or `{stream: {path: ATTRIBUTE}}` for one stream. null removes a preset entry."),
         th.Property("precedence", th.ObjectType(additional_properties=True),
                     description="ATTRIBUTE -> ordered list of source paths; the first non-null wins."),

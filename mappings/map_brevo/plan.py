@@ -128,7 +128,8 @@ class Plan:
         by_target: dict[str, list[tuple[str, Sourced]]] = {}
         for src, s in layered.items():
             if s.value is not None:
-                by_target.setdefault(norm(s.value), []).append((src, s))
+                for one in s.value if isinstance(s.value, list) else [s.value]:
+                    by_target.setdefault(norm(one), []).append((src, s))
         out = []
         for tgt, srcs in by_target.items():
             if tgt in prec:
@@ -138,7 +139,7 @@ class Plan:
                 names = ", ".join(f"`{p}`" for p, _ in srcs)
                 second = srcs[-1][1]
                 msg = (f"two source fields ({names}) map to {tgt!r} without a stated precedence; "
-                       f"add `precedence: {{{srcs[0][1].value}: [{', '.join(p for p, _ in srcs)}]}}` "
+                       f"add `precedence: {{{tgt}: [{', '.join(p for p, _ in srcs)}]}}` "
                        f"(first non-null wins) or set one of them to null")
                 raise second.fail(msg)
             out.append((tgt, [srcs[0][0]], srcs[0][1].origin))

@@ -191,6 +191,16 @@ class Validator:
         return self.paths(v, origin, key)
 
     @staticmethod
+    def targets(tgt: Any, origin: str, key: str) -> list[Any]:
+        """One target, or a list of targets for one source (e.g. `userId: [ITERABLE_ID, ext_id]`)."""
+        if isinstance(tgt, list):
+            if not tgt:
+                msg = f"{where(origin, key)}: an empty list of targets; use null to remove the mapping"
+                raise MappingError(msg)
+            return tgt
+        return [tgt]
+
+    @staticmethod
     def snake(name: Any, origin: str, key: str) -> str:
         if not isinstance(name, str) or not SNAKE_FIELD_RE.match(name):
             msg = f"{where(origin, key)}: expected a snake_case field name, got {name!r}"
@@ -273,11 +283,12 @@ class Validator:
                 fk = f"{k}.fields.{src}"
                 self.path(src, origin, fk)
                 if tgt is not None:
-                    if typ == "contacts":
-                        self.attribute(tgt, origin, fk)
-                    elif not isinstance(tgt, str) or not SNAKE_FIELD_RE.match(tgt):
-                        msg = f"{where(origin, fk)}: {typ} fields are snake_case names of Brevo's ecommerce API, got {tgt!r}"
-                        raise MappingError(msg)
+                    for one in self.targets(tgt, origin, fk):
+                        if typ == "contacts":
+                            self.attribute(one, origin, fk)
+                        elif not isinstance(one, str) or not SNAKE_FIELD_RE.match(one):
+                            msg = f"{where(origin, fk)}: {typ} fields are snake_case names of Brevo's ecommerce API, got {one!r}"
+                            raise MappingError(msg)
                 r["fields"][src] = Sourced(tgt, origin, fk)
             r["precedence"] = self.precedence(item.get("precedence") or {}, origin, k + ".precedence",
                                               contacts=typ == "contacts")
@@ -288,7 +299,7 @@ class Validator:
                 if not isinstance(tgt, str) or not SNAKE_FIELD_RE.match(tgt):
                     msg = f"{where(origin, sk)}: {typ} fields are snake_case names of Brevo's ecommerce API, got {tgt!r}"
                     raise MappingError(msg)
-                if tgt in {t.value for t in r["fields"].values()}:
+                if any(tgt in self.targets(t.value, origin, sk) for t in r["fields"].values() if t.value is not None):
                     msg = f"{where(origin, sk)}: {tgt!r} is also a target in `fields`; set it in one place"
                     raise MappingError(msg)
                 if isinstance(v, dict) and "each" in v:
@@ -429,12 +440,14 @@ class Validator:
                     pk = f"{fk}.{p}"
                     self.path(p, origin, pk)
                     if t is not None:
-                        self.attribute(t, origin, pk)
+                        for one in self.targets(t, origin, pk):
+                            self.attribute(one, origin, pk)
                     per[p] = Sourced(t, origin, pk)
                 continue
             self.path(src, origin, fk)
             if tgt is not None:
-                self.attribute(tgt, origin, fk)
+                for one in self.targets(tgt, origin, fk):
+                    self.attribute(one, origin, fk)
             merged.field_mapping[src] = Sourced(tgt, origin, fk)
         merged.precedence.update(self.precedence(layer.get("precedence") or {}, origin, "precedence"))
         for name, v in self.mapping(layer.get("event_mapping") or {}, origin, "event_mapping").items():

@@ -401,3 +401,14 @@ def test_contact_properties_action_paths_and_the_message_api(run_map):
         m["record"] for m in run.messages if m["type"] == "RECORD"]
     state = {"type": "STATE", "value": {"bookmarks": {"activity": {"x": 1}}}}
     assert [m.to_dict() for m in mapper.map_state_message(state)] == [state]
+
+
+def test_one_source_to_several_targets(run_map):
+    run = run_map({"preset": "klaviyo", "field_mapping": {"id": ["KLAVIYO_ID", "ext_id"]}}, [PROFILE_SCHEMA, profile()])
+    rec = run.records("klaviyo_contacts")[0]
+    assert rec["ext_id"] == "p1"
+    assert rec["attributes"]["KLAVIYO_ID"] == "p1"
+    from map_brevo.mapper import MapBrevo
+
+    with pytest.raises(MappingError, match=r"key `field_mapping.id`: 'bad name' is not a valid Brevo attribute name"):
+        MapBrevo(config={"field_mapping": {"id": ["OK", "bad name"]}})
