@@ -6,6 +6,7 @@ import ipaddress
 import json
 import logging
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +16,7 @@ from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import ConfigValidationError, RecordsWithoutSchemaException
 from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.singerlib import SingerMessageType
 from singer_sdk.target_base import Target
 
 from .account import Account
@@ -40,7 +42,7 @@ class Reader(MsgSpecReader):
         self.line_no = 0
         self.on_bad_line: Any = None
 
-    def deserialize_json(self, line: str) -> dict:
+    def deserialize_json(self, line: str | bytes) -> dict:
         self.line_no += 1
         try:
             msg = _decoder.decode(line)
@@ -49,11 +51,30 @@ class Reader(MsgSpecReader):
                 return {"type": "_SKIP"}
             if self.on_bad_line is None:
                 raise InputError(f"input line {self.line_no}: not JSON ({exc})") from None
-            self.on_bad_line(self.line_no, line, str(exc))
+            text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+            self.on_bad_line(self.line_no, text, str(exc))
             return {"type": "_SKIP"}
         if not isinstance(msg, dict) or "type" not in msg:
             raise InputError(f"input line {self.line_no}: not a Singer message (no 'type')")
         return msg
+
+    def process_lines(self, file_input: Any, callbacks: dict[str, Any]) -> Counter[str]:
+        """The SDK's loop, leaner: stdin read as bytes (no text decoding), RECORD dispatched first."""
+        stats: Counter[str] = Counter()
+        filein = file_input if file_input is not None else sys.stdin.buffer
+        on_record = callbacks[SingerMessageType.RECORD]
+        for line in filein:
+            self._current_message = line
+            msg = self.deserialize_json(line)
+            kind = msg["type"]
+            if kind == "RECORD":
+                on_record(msg)
+            elif (callback := callbacks.get(kind)) is not None:
+                callback(msg)
+            else:
+                self._process_unknown_message(msg)
+            stats[kind] += 1
+        return stats
 
     def _process_unknown_message(self, message_dict: dict) -> None:
         if message_dict.get("type") != "_SKIP":
