@@ -196,3 +196,13 @@ def test_cli_input_file_with_bad_utf8_names_the_line(tmp_path):
     assert "Traceback" not in err
     assert "map-brevo: error: input line 251: not valid UTF-8" in err
     assert proc.stdout.count(b'"RECORD"') == 249
+
+
+def test_readme_settings_table_matches_about():
+    from pathlib import Path
+
+    about = subprocess.run([sys.executable, "-m", "map_brevo", "--about", "--format=markdown"],
+                           capture_output=True, timeout=60, check=True, text=True).stdout
+    table = [x for x in about.split("## Settings", 1)[1].splitlines() if x.startswith("|")]
+    readme = (Path(__file__).parents[1] / "README.md").read_text("utf-8")
+    assert "\n".join(table) in readme
