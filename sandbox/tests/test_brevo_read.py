@@ -169,3 +169,20 @@ def test_events_written_through_the_api_read_back_in_the_documented_shape(sandbo
     assert set(mine[0]) <= {"event_name", "event_date", "contact_id", "event_properties", "object_type",
                             "event_filter_id"}
     assert isinstance(mine[0]["contact_id"], int)
+
+
+def test_ecommerce_written_through_the_api_reads_back_conformant(sandbox, http, conformance):
+    post = lambda path, body: http.post(sandbox.urls["brevo"] + path, headers=H, json=body)  # noqa: E731
+    assert post("/categories/batch", {"categories": [{"id": "c9", "name": "Nine"}]}).status_code == 201
+    assert post("/products/batch", {"products": [{"id": "p9", "name": "Nine", "price": 9.0,
+                                                  "categories": ["c9"]}]}).status_code == 201
+    order = {"id": "o9", "createdAt": "2026-11-29T10:00:00Z", "updatedAt": "2026-11-29T11:00:00Z",
+             "status": "completed", "amount": 9.0, "products": [{"productId": "p9", "quantity": 1, "price": 9.0}],
+             "identifiers": {"email_id": "buyer@example.com"}}
+    assert post("/orders/status/batch", {"orders": [order]}).status_code == 202
+    since = {"modifiedSince": "2026-11-29T00:00:00.000+00:00"}
+    assert "p9" in {p["id"] for p in get(http, sandbox, "/products", since).json()["products"]}
+    assert "c9" in {c["id"] for c in get(http, sandbox, "/categories", since).json()["categories"]}
+    orders = {o["id"]: o for o in get(http, sandbox, "/orders", since).json()["orders"]}
+    assert orders["o9"]["status"] == "completed"
+    assert "historical" not in orders["o9"]

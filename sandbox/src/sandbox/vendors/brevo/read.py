@@ -550,7 +550,7 @@ def register(v: Brevo) -> None:
                 if since is not None:
                     items = [x for x in items if _ts(x.get(attr)) >= since]
             items.sort(key=lambda x: (_ts(x.get("createdAt")), str(x.get("id"))), reverse=_sort(req))
-            return page(items, req, kind, default, maximum)
+            return page(items, req, kind, default, maximum, view=_ECOMMERCE_VIEWS[kind])
         return handler
 
     v.endpoint("GET", "/contacts", get_contacts)
@@ -569,6 +569,21 @@ def register(v: Brevo) -> None:
     v.endpoint("GET", "/products", ecommerce("products", "modifiedAt", 50, 1000))
     v.endpoint("GET", "/categories", ecommerce("categories", "modifiedAt", 50, 100))
     v.endpoint("GET", "/orders", ecommerce("orders", "updatedAt", 50, 100))
+
+
+def _product_view(p: dict[str, Any]) -> dict[str, Any]:
+    """Brevo derives thumbnails from ``imageUrl`` on write; the spec requires both fields."""
+    image = p.get("imageUrl") or ""
+    return {"s3ThumbAnalytics": image, "s3ThumbEditor": image, **{k: v for k, v in p.items() if v is not None}}
+
+
+def _order_view(o: dict[str, Any]) -> dict[str, Any]:
+    """An order as GET /orders shows it (the write side's bookkeeping keys dropped)."""
+    return {**{k: v for k, v in o.items() if k != "historical" and v is not None}, "id": str(o["id"])}
+
+
+_ECOMMERCE_VIEWS = {"products": _product_view, "categories": lambda c: {k: v for k, v in c.items() if v is not None},
+                    "orders": _order_view}
 
 
 def _event_view(e: dict[str, Any]) -> dict[str, Any]:
