@@ -286,3 +286,13 @@ def test_predictive_analytics_is_opt_in_and_paced_slower(sandbox, conformance, t
     assert slow.pacer.windows == ((1.0, 10), (60.0, 150))
     out = run(config, ["profiles"])
     assert all("predictive_analytics" in p for p in out["records"]["profiles"])
+
+
+def test_unpaced_burst_gets_real_429s_and_recovers_with_retry_after(make_sandbox, conformance, run):
+    sb = make_sandbox(vendors="klaviyo", rate_limits="on")
+    conformance.attach(sb)
+    config = {"private_api_key": sb.api_key, "api_url": sb.urls["klaviyo"], "page_sizes": {"tags": 1},
+              "pace_requests": False}
+    out = run(config, ["tags"])
+    assert len(out["records"]["tags"]) == 6
+    assert sb.stats()["rate_limited"]["klaviyo"] >= 1  # the sandbox's own 3/s window refused some
