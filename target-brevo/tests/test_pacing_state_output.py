@@ -215,3 +215,18 @@ def test_schema_violations_and_oversized_rows_are_rejects(config, sandbox):
     res = run(config | {"import_max_bytes": 400, "contacts_mode": "import",
                         "rejects_path": config["rejects_path"] + "2"}, big)
     assert [r["reason"] for r in res.rejects] == ["payload_too_large"]
+
+
+def test_adapts_to_sandbox_rate_limit_headers(make_sandbox, tmp_path, conformance):
+    """Brevo's windows at twice their speed (contacts: 10 per 0.5 s, resets in fractional seconds).
+    The client, told to go faster, meets remaining=0 (or a 429) and waits for the resets."""
+    sb = make_sandbox(vendors="brevo", rate_limits="x2")
+    conformance.attach(sb)
+    cfg = {"api_url": sb.urls["brevo"], "api_key": sb.api_key, "rejects_path": str(tmp_path / "r.jsonl"),
+           "contacts_mode": "single", "rate_limits": {"contacts": 1000}, "backoff_base_seconds": 0.01}
+    res = run(cfg, contact_msgs(25))
+    assert res.summary["records_accepted"] == {"contacts": 25}
+    assert res.summary["seconds_waiting_for_rate_limits"] > 0.5
+    assert res.summary["api_calls"]["POST /contacts"] == 25 + res.summary["rate_limited_429"]
+    emails = {c.get("email") for c in sb.store("brevo")["contacts"]}
+    assert {f"u{i}@example.com" for i in range(25)} <= emails
