@@ -75,3 +75,38 @@ def test_ecommerce_written_to_the_store_reads_back_incrementally(sandbox, config
         bookmark = first.state["bookmarks"][stream]["replication_key_value"]
         key = "updatedAt" if stream == "orders" else "modifiedAt"
         assert all(r[key] >= bookmark for r in second.records[stream])
+
+
+def test_target_brevo_writes_events_and_ecommerce_and_tap_brevo_reads_them_back(sandbox, config, tmp_path,
+                                                                                 conformance):
+    testing = pytest.importorskip("target_brevo.testing")
+    before = run_tap(config, ["custom_events", "products", "categories", "orders"])
+    r = testing.record
+    messages = [
+        testing.schema("shop_categories", {}), testing.schema("shop_products", {}),
+        testing.schema("shop_orders", {}), testing.schema("events", base=testing.EVENT_SCHEMA),
+        r("shop_categories", {"id": "rt-cat", "name": "Round trip"}),
+        r("shop_products", {"id": "rt-prod", "name": "Round trip product", "price": 12.5,
+                            "categories": ["rt-cat"], "image_url": "https://example.com/rt.png"}),
+        r("shop_orders", {"id": "rt-order", "created_at": "2026-11-29T10:00:00+01:00",
+                          "updated_at": "2026-11-29T10:30:00Z", "status": "completed", "amount": 12.5,
+                          "products": [{"product_id": "rt-prod", "quantity": 1, "price": 12.5}],
+                          "identifiers": {"email_id": "buyer@example.com"}}),
+        r("events", {"event_name": "rt_viewed", "event_date": "2026-11-29T12:00:00+01:00",
+                     "identifiers": {"email_id": "buyer@example.com"}, "event_properties": {"page": "/rt"}}),
+        testing.state({"done": True}),
+    ]
+    testing.run({"api_url": sandbox.urls["brevo"], "api_key": sandbox.api_key,
+                 "rejects_path": str(tmp_path / "rejects.jsonl"), "backoff_base_seconds": 0.01}, messages)
+
+    after = run_tap(config, ["custom_events", "products", "categories", "orders"], state=before.state)
+    products = {p["id"]: p for p in after.records["products"]}
+    assert products["rt-prod"]["price"] == 12.5
+    assert products["rt-prod"]["categories"] == ["rt-cat"]
+    assert "rt-cat" in {c["id"] for c in after.records["categories"]}
+    order = next(o for o in after.records["orders"] if o["id"] == "rt-order")
+    assert order["createdAt"] == "2026-11-29T09:00:00.000Z"  # normalised to UTC
+    assert order["products"][0]["productId"] == "rt-prod"
+    event = next(e for e in after.records["custom_events"] if e["event_name"] == "rt_viewed")
+    assert event["event_date"] == "2026-11-29T11:00:00.000Z"
+    assert event["event_properties"] == {"page": "/rt"}
