@@ -66,7 +66,7 @@ class Plan:
         self.exact, self.globs = exact, globs
         self._name_outputs()
         # Conflicts for named streams are found now, before any record flows.
-        for stream, s in exact.items():
+        for stream, s in [*exact.items(), *globs]:
             for r in s.value or []:
                 if r["type"] == "contacts" or r["type"] in ("categories", "products", "orders"):
                     self.fields_for(stream, r)

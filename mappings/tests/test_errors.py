@@ -206,3 +206,8 @@ def test_readme_settings_table_matches_about():
     table = [x for x in about.split("## Settings", 1)[1].splitlines() if x.startswith("|")]
     readme = (Path(__file__).parents[1] / "README.md").read_text("utf-8")
     assert "\n".join(table) in readme
+
+
+def test_conflict_on_a_glob_routed_preset_is_found_at_start():
+    text = build_error({"preset": "brevo", "field_mapping": {"mail": "email"}})
+    assert text.startswith("config, key `field_mapping.mail`: two source fields (`email`, `mail`) map to 'email'")
