@@ -134,3 +134,26 @@ def test_ecommerce_batches_and_caps(api):
     store = api.sandbox.store("brevo")
     assert sorted(o["id"] for o in store["orders"]) == ["o1", "o2"]
     assert store["categories"][0]["name"] == "Shoes"
+
+
+def test_folders_lists_and_members_read_back(api):
+    folder = api("POST", "/contacts/folders", {"name": "Target"}).json()["id"]
+    assert api("GET", f"/contacts/folders/{folder}").json()["name"] == "Target"
+    lid = api("POST", "/contacts/lists", {"name": "Members", "folderId": folder}).json()["id"]
+    assert api("POST", "/contacts/lists", {"name": "Orphan", "folderId": 99999}).status_code == 400
+    api("POST", "/contacts", {"email": "m@example.com", "listIds": [lid]})
+    body = api("GET", f"/contacts/lists/{lid}/contacts").json()
+    assert body["count"] == 1
+    assert body["contacts"][0]["email"] == "m@example.com"
+    assert api("GET", f"/contacts/lists/{lid}").json()["uniqueSubscribers"] == 1
+
+
+def test_failed_import_and_url_encoded_identifiers(api):
+    lid = _list(api)
+    api.sandbox.sb.vendors["brevo"].fail_imports = 1
+    pid = api("POST", "/contacts/import", {"jsonBody": [{"email": "q@example.com"}], "listIds": [lid]}).json()["processId"]
+    time.sleep(0.2)
+    assert api("GET", f"/processes/{pid}").json()["status"] == "failed"
+    api("POST", "/contacts", {"email": "a+b@example.com", "attributes": {"SMS": "+33612345678"}})
+    assert api("GET", "/contacts/a%2Bb%40example.com").status_code == 200
+    assert api("GET", "/contacts/%2B33612345678?identifierType=phone_id").json()["email"] == "a+b@example.com"

@@ -191,3 +191,13 @@ def test_consent_never_resubscribes_and_delete_policies(config, sandbox):
         run(config | {"delete_policy": "delete"}, msgs(gone[1]))
     run(config | {"delete_policy": "delete", "allow_hard_delete": True}, msgs(gone[1]))
     assert "d@example.com" not in contacts(sandbox)
+
+
+def test_failed_import_rejects_its_rows(config, sandbox):
+    sandbox.sb.vendors["brevo"].fail_imports = 1
+    rows = [{"email": f"f{i}@example.com"} for i in range(15)]
+    res = run(config | {"contacts_mode": "import"}, msgs(*rows))
+    assert [r["reason"] for r in res.rejects] == ["import_failed"] * 15
+    assert res.rejects[0]["record"] == {"email": "f0@example.com"}
+    assert res.rejects[0]["brevo_error"]["status"] == "failed"
+    assert res.states == [{"bookmarks": {"contacts": 1}}]  # handled: the rows are in the rejects file

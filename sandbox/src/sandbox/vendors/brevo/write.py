@@ -16,6 +16,7 @@ Behaviours the target must cope with, reproduced here (see shared/docs/api/brevo
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from datetime import datetime, timezone
@@ -76,7 +77,9 @@ def valid_value(attr: dict[str, Any] | None, value: Any) -> bool:
 
 
 def register(v: Brevo) -> None:
-    v.import_delay = 0.5  # seconds before an import runs; tests shorten it
+    # Seconds before an import runs (Brevo's take seconds to minutes); tests shorten it.
+    v.import_delay = float(os.environ.get("SANDBOX_BREVO_IMPORT_DELAY", "0.5"))
+    v.fail_imports = 0  # the next N imports end "failed" (Brevo's current status enum has it)
     v.import_delay_per_row = 0.00002
     v.duplicate_code = "duplicate_parameter"  # Brevo answered invalid_parameter in 2026
     v.events_batch_max = 1000  # UNVERIFIED in Brevo's docs
@@ -461,6 +464,10 @@ def register(v: Brevo) -> None:
                    base_url: str) -> None:
         with lock():
             if db is not v.db or pid not in db.processes:
+                return
+            if v.fail_imports > 0:
+                v.fail_imports -= 1
+                db.processes[pid]["status"] = "failed"
                 return
             reports: dict[str, list[str]] = {}
             seen: dict[str, set[str]] = {"email": set(), "ext_id": set(), "sms": set()}
