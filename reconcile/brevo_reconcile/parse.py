@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 _DECODER = json.JSONDecoder()
-_NAME = re.compile(r"\bname=(\S+)")
+# Meltano prefixes each plugin line with its name: "... [info     ] tap-klaviyo  METRIC: ...";
+# structured logs carry "name=tap-klaviyo" instead.
+_NAME = re.compile(r"\bname=(\S+)|^\S+ \[\w+\s*\] (\S+)\s")
 SUMMARIES = ("map-brevo summary: ", "target-brevo summary: ")
 
 
@@ -43,14 +45,15 @@ def parse_log(path: Path, name: str | None = None) -> JobFigures:
     with path.open(errors="replace") as f:
         for line in f:
             if "METRIC: " in line:
-                plugin = _NAME.search(line)
-                if plugin and not plugin.group(1).startswith("tap-"):
+                match = _NAME.search(line)
+                plugin = (match.group(1) or match.group(2)) if match else None
+                if plugin and not plugin.startswith("tap-"):
                     continue
                 metric = _json_after(line, "METRIC: ")
                 if isinstance(metric, dict) and metric.get("metric") == "record_count":
                     job.source[metric.get("tags", {}).get("stream", "?")] += int(metric.get("value", 0))
                     if plugin:
-                        job.taps.add(plugin.group(1))
+                        job.taps.add(plugin)
                 continue
             for marker in SUMMARIES:
                 if marker in line:

@@ -18,6 +18,9 @@ def _log(tmp_path, *, tap=None, mapper=None, target=None, rejects=()):
     rej.write_text("".join(json.dumps({"stream": s, "reason": "invalid_email"}) + "\n" for s in rejects))
     lines = [_metric(s, n) for s, n in (tap or {}).items()]
     lines.append(_metric("klaviyo_contacts", 999).replace("name=tap-klaviyo", "name=target-brevo"))  # ignored
+    # Meltano's console form names the plugin after the level; the target's metrics are ignored too.
+    meltano_target = {"type": "counter", "metric": "record_count", "value": 7, "tags": {"stream": "klaviyo_events"}}
+    lines.append(f"2026-12-06T02:26:51Z [info     ] target-brevo METRIC: {json.dumps(meltano_target)}\n")
     if mapper is not None:
         lines.append("map-brevo summary: " + json.dumps(mapper) + " name=map-brevo\n")
     if target is not None:

@@ -815,12 +815,16 @@ class Klaviyo(Vendor):
         m = self._event_metric(i)
         pidx = self._event_profile(i)
         r = data.rng(self.seed, "klaviyo-event", i)
-        name, category, price = data.product(r.randrange(max(1, self.scale.get("catalog_items", 12))))
+        product_index = r.randrange(max(1, self.scale.get("catalog_items", 12)))
+        name, category, price = data.product(product_index)
         metric = METRICS[m]
         if metric in ("Placed Order", "Started Checkout", "Fulfilled Order"):
             qty = r.randint(1, 3)
+            # Klaviyo's standard order properties: each item names its product and SKU.
+            item = {"ProductID": f"SKU-{product_index:05d}", "SKU": f"SKU-{product_index:05d}",
+                    "ProductName": name, "Quantity": qty, "ItemPrice": price}
             props: dict[str, Any] = {"$value": round(price * qty, 2), "OrderId": f"ORD-{abs(i):08d}",
-                                     "Items": [{"ProductName": name, "Quantity": qty, "ItemPrice": price}],
+                                     "Items": [item],
                                      "ItemNames": [name], "Categories": [category], "$currency_code": "EUR"}
         elif metric in ("Ordered Product", "Added to Cart", "Viewed Product"):
             props = {"$value": price, "ProductName": name, "ProductID": f"SKU-{r.randrange(1000):05d}",
