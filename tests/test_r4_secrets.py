@@ -284,6 +284,13 @@ def http_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, dict[
     contact = (b'{"type":"SCHEMA","stream":"contacts","schema":{"type":"object","properties":{}},'
                b'"key_properties":[]}\n')
     try:
+        # The sensor works: a request to the plain-http host through these proxies reaches the listener.
+        probe = subprocess.run([sys.executable, "-c", "import requests\ntry: requests.get('http://example.com/', "
+                                "timeout=2)\nexcept requests.RequestException: pass"], env={**os.environ, **env},
+                               timeout=30, check=False)
+        assert probe.returncode == 0
+        assert proxy.connections == 1
+        proxy.connections = 0
         with ThreadPoolExecutor(3) as pool:
             list(pool.map(lambda t: r.run(f"http-{t}", t, HTTP_CONFIGS[t], stdin=contact, env=env), HTTP_CONFIGS))
     finally:
