@@ -70,6 +70,10 @@ def test_campaigns_cover_every_channel_and_archived(sandbox, conformance, tap_co
     assert {c["channel"] for c in campaigns} == {"email", "sms", "mobile_push"}
     assert any(c["archived"] for c in campaigns)
     assert {m["campaign_id"] for m in out["records"]["campaign_messages"]} == {c["id"] for c in campaigns}
+    # JSON:API flattened: to-many relationships become id lists, attributes stay nested objects.
+    assert all(c["campaign_message_ids"] and c["tag_ids"] for c in campaigns)
+    assert {i for c in campaigns for i in c["campaign_message_ids"]} == {m["id"] for m in out["records"]["campaign_messages"]}
+    assert all(isinstance(c["audiences"], dict) and isinstance(c["send_strategy"], dict) for c in campaigns)
 
 
 def test_next_links_are_followed_verbatim(sandbox, conformance, tap_config, run):
