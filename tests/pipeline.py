@@ -270,5 +270,8 @@ def diff_contacts(got: dict[str, Any], want: dict[str, Any], limit: int = 5) -> 
     changed = [k for k in sorted(set(want) & set(got)) if want[k] != got[k]]
     lines = [f"missing {len(missing)}: {missing[:limit]}", f"extra {len(extra)}: {extra[:limit]}",
              f"changed {len(changed)}:"]
-    lines += [f"  {k}: want {want[k]} got {got[k]}" for k in changed[:limit]]
+    for k in changed[:limit]:
+        fields = sorted(f for f in set(want[k]) | set(got[k]) if want[k].get(f) != got[k].get(f))
+        lines.append(f"  {k}: " + "; ".join(f"{f} want {want[k].get(f)!r} got {got[k].get(f)!r}"
+                                            for f in fields))
     return "\n".join(lines)
