@@ -34,6 +34,7 @@ BIN = Path(sys.executable).parent
 # '+' and '/' make the URL-encoded and the raw forms differ, so both are really searched.
 KEY = "sk-LEAKCHECK+7f3a/9c21"
 WRONG = "sk-LEAKWRONG+51d0/e8b4"
+CLIENT_SECRET = "cs-LEAKCLIENT+3b9e/77aa"  # tap-klaviyo OAuth: the refresh token is KEY + "-refresh"
 TAPS = ("tap-klaviyo", "tap-braze", "tap-iterable", "tap-brevo")
 # Faults per vendor: one 5xx and one 429 each, on endpoints the runs below call.
 FAULTS = ("503#1~^/klaviyo/api/lists,ratelimit#1~^/klaviyo/api/tags,"
@@ -57,7 +58,7 @@ def needles(key: str) -> list[bytes]:
     return sorted(found)
 
 
-NEEDLES = needles(KEY) + needles(WRONG)
+NEEDLES = needles(KEY) + needles(WRONG) + needles(CLIENT_SECRET)
 
 
 def leaks(data: bytes) -> list[str]:
@@ -154,19 +155,32 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runner:
             else:
                 r.run(f"wrong-key-{tool}", tool, tap_config(tool, other_urls, WRONG))
 
-        jobs = [pipe, *[(lambda t=t: r.run(t, t, tap_config(t, urls, KEY))) for t in TAPS if t != "tap-klaviyo"],
+        def other_secrets() -> None:
+            # the other secret settings: tap-klaviyo's OAuth refresh (Basic client auth, then Bearer tokens
+            # the sandbox issues) and tap-brevo's access_token (Bearer)
+            r.run("tap-klaviyo-oauth", "tap-klaviyo", {
+                "refresh_token": KEY + "-refresh", "client_id": "r4-client", "client_secret": CLIENT_SECRET,
+                "api_url": urls["klaviyo"], "start_date": "2026-10-01T00:00:00Z", "backoff_base_seconds": 0.01})
+            r.run("tap-brevo-bearer", "tap-brevo", {"access_token": KEY, "api_url": urls["brevo"],
+                                                    "rate_limit_plan": "off", "backoff_base_seconds": 0.05})
+
+        jobs = [pipe, other_secrets, *[(lambda t=t: r.run(t, t, tap_config(t, urls, KEY))) for t in TAPS if t != "tap-klaviyo"],
                 *[(lambda t=t: wrong(t)) for t in (*TAPS, "target-brevo")]]
         with ThreadPoolExecutor(3) as pool:
             for f in [pool.submit(j) for j in jobs]:
                 f.result()
         r.faults = good.stats()["faults"]  # type: ignore[attr-defined]
+        # the OAuth access tokens the sandbox issued are secrets too
+        r.issued = sorted(good.vendors["klaviyo"].tokens)  # type: ignore[attr-defined]
+        NEEDLES.extend(t.encode() for t in r.issued)  # type: ignore[attr-defined]
         yield r
     finally:
         good.stop()
         other.stop()
 
 
-GOOD_RUNS = ["pipe-tap-klaviyo", "tap-braze", "tap-iterable", "tap-brevo", "pipe-map-brevo", "pipe-target-brevo"]
+GOOD_RUNS = ["pipe-tap-klaviyo", "tap-braze", "tap-iterable", "tap-brevo", "pipe-map-brevo", "pipe-target-brevo",
+             "tap-klaviyo-oauth", "tap-brevo-bearer"]
 WRONG_RUNS = [f"wrong-key-{t}" for t in (*TAPS, "target-brevo")]
 
 
@@ -190,6 +204,11 @@ def test_good_run_at_debug_leaks_nothing(run_id: str, runs: Runner) -> None:
     for path in sorted(res["work"].rglob("*")):
         if path.is_file():
             assert leaks(path.read_bytes()) == [], f"{run_id}: the key is in {path.name}"
+
+
+def test_oauth_tokens_were_issued_and_searched(runs: Runner) -> None:
+    assert runs.issued  # type: ignore[attr-defined]
+    assert all(t.encode() in NEEDLES for t in runs.issued)  # type: ignore[attr-defined]
 
 
 def test_faults_fired_so_retries_were_logged(runs: Runner) -> None:
