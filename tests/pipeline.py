@@ -153,6 +153,25 @@ class Pipeline:
     def run(self, state: dict[str, Any] | None = None, timeout: float = 120) -> Run:
         return self.start(state).wait(timeout)
 
+    def mapped(self) -> list[dict[str, Any]]:
+        """The records ``tap | map-brevo`` produce (what target-brevo is given), with their stream."""
+        out = self.workdir / "mapped.jsonl"
+        with out.open("wb") as sink, (self.workdir / "mapped.err").open("wb") as err:
+            tap = subprocess.Popen([BIN / f"tap-{self.vendor}", "--config", self.tap_json, "--catalog",
+                                    self.catalog], stdout=subprocess.PIPE, stderr=err)
+            mapper = subprocess.run([BIN / "map-brevo", "--config", self.map_json], stdin=tap.stdout,
+                                    stdout=sink, stderr=err, check=False, timeout=120)
+            assert tap.stdout
+            tap.stdout.close()
+            rcs = (tap.wait(60), mapper.returncode)
+        assert rcs == (0, 0), (self.workdir / "mapped.err").read_text()[-2000:]
+        records = []
+        for line in out.read_text().splitlines():
+            msg = json.loads(line)
+            if msg.get("type") == "RECORD":
+                records.append({"_stream": msg["stream"], **msg["record"]})
+        return records
+
     def read_rejects(self) -> list[dict[str, Any]]:
         if not self.rejects.exists():
             return []
