@@ -353,6 +353,9 @@ SOLO = [
     Solo("stream-types-maps-unknown-stream", sch("users", CONTACT_PROPS) + "\n"
          + rec("users", {"email": "bad-address"}) + "\n", 0, rejects=(("invalid_email", "bad-address"),),
          config={"stream_types": {"users": "contacts"}}),
+    Solo("duplicate-sms-single-path", C + "\n" + rec("contacts", {"email": "single1@example.com", "sms": "+33612345670"})
+         + "\n" + rec("contacts", {"email": "single2@example.com", "sms": "+33612345670"}) + "\n", 0,
+         rejects=(("duplicate_identifier", "single2@example.com"),), config={"contacts_mode": "single"}),
     Solo("stream-types-bad-type", "", 1,
          "target-brevo: error: stream_types.users: 'contact' is not one of contacts, events, list_memberships, "
          "categories, products, orders", config={"stream_types": {"users": "contact"}}),
@@ -494,6 +497,10 @@ MAP_CASES = [
     Map("unmapped-fields-error", KLAVIYO | {"unmapped_fields": "error"}, f"{P}\n", 2,
         "map-brevo: error: input line 1: stream 'profiles' (preset klaviyo, key `stream_routing.profiles`): "
         "source fields updated are not mapped and unmapped_fields is `error`"),
+    Map("unrouted-stream-dropped-and-counted", KLAVIYO, sch("widgets", {"a": nullable("integer")}) + "\n"
+        + rec("widgets", {"a": 1}) + "\n" + rec("widgets", {"a": 2}) + "\n", 0,
+        'map-brevo summary: {"events_dropped": 0, "records_in": {"widgets": 2}, "records_out": {}, '
+        '"streams_dropped": {"widgets": 2}}'),
     Map("empty-input", KLAVIYO, "", 0,
         'map-brevo summary: {"events_dropped": 0, "records_in": {}, "records_out": {}, "streams_dropped": {}}'),
     Map("impossible-date-warn", KLAVIYO, P + "\n" + prof("p2", email="w@example.com",
