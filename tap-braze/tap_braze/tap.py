@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 
 from tap_braze.client import RATE_GROUPS, Pacer, override
 from tap_braze.streams import STREAMS
@@ -48,6 +48,15 @@ def check_base_url(url: str) -> tuple[str, str | None]:
 
 class TapBraze(Tap):
     """Singer tap for Braze's REST API."""
+
+    @classmethod
+    def invoke(cls, *args: object, **kwargs: object) -> None:  # type: ignore[override]
+        """Run the tap; an API refusal (401, 403, retries exhausted) ends it with its one-line
+        reason instead of a traceback, which only repeats the message."""
+        try:
+            super().invoke(*args, **kwargs)  # type: ignore[arg-type]
+        except FatalAPIError as exc:
+            raise SystemExit(f"{cls.name}: error: {exc}") from None
 
     name = "tap-braze"
     message_writer_class = MsgSpecWriter

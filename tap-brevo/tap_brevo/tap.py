@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 
 from tap_brevo.client import DEFAULT_API_URL, PLANS, pacer_for
 from tap_brevo.streams import STREAMS
@@ -30,6 +30,15 @@ def _loopback(host: str) -> bool:
 
 class TapBrevo(Tap):
     """Brevo (ex-Sendinblue) REST API v3."""
+
+    @classmethod
+    def invoke(cls, *args: object, **kwargs: object) -> None:  # type: ignore[override]
+        """Run the tap; an API refusal (401, 403, retries exhausted) ends it with its one-line
+        reason instead of a traceback, which only repeats the message."""
+        try:
+            super().invoke(*args, **kwargs)  # type: ignore[arg-type]
+        except FatalAPIError as exc:
+            raise SystemExit(f"{cls.name}: error: {exc}") from None
 
     name = "tap-brevo"
     message_writer_class = MsgSpecWriter

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import FatalAPIError
 
 from tap_iterable import streams
 from tap_iterable.client import RATE_LIMITS
@@ -32,6 +33,15 @@ def _loopback(host: str) -> bool:
 
 class TapIterable(Tap):
     """Iterable: users, every export event type, lists, campaigns, templates, catalogs, journeys."""
+
+    @classmethod
+    def invoke(cls, *args: object, **kwargs: object) -> None:  # type: ignore[override]
+        """Run the tap; an API refusal (401, 403, retries exhausted) ends it with its one-line
+        reason instead of a traceback, which only repeats the message."""
+        try:
+            super().invoke(*args, **kwargs)  # type: ignore[arg-type]
+        except FatalAPIError as exc:
+            raise SystemExit(f"{cls.name}: error: {exc}") from None
 
     name = "tap-iterable"
     message_writer_class = MsgSpecWriter

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 
 from tap_klaviyo import streams
 
@@ -45,6 +45,15 @@ def check_api_url(url: str) -> str | None:
 
 class TapKlaviyo(Tap):
     """Singer tap for Klaviyo's REST API."""
+
+    @classmethod
+    def invoke(cls, *args: object, **kwargs: object) -> None:  # type: ignore[override]
+        """Run the tap; an API refusal (401, 403, retries exhausted) ends it with its one-line
+        reason instead of a traceback, which only repeats the message."""
+        try:
+            super().invoke(*args, **kwargs)  # type: ignore[arg-type]
+        except FatalAPIError as exc:
+            raise SystemExit(f"{cls.name}: error: {exc}") from None
 
     name = "tap-klaviyo"
     message_writer_class = MsgSpecWriter  # ~1.5x faster than the default simplejson writer
