@@ -162,7 +162,23 @@ class ListsStream(BrevoStream):
             yield child
 
 
-class ListContactsStream(BrevoStream):
+class _ModifiedSinceStream(BrevoStream):
+    """Incremental with ``modifiedSince`` (list members, ecommerce objects); creation order, so not sorted."""
+
+    primary_keys = ("id",)
+    replication_key = "modifiedAt"
+    is_sorted = False
+
+    @override
+    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
+        params = super().get_url_params(context, next_page_token)
+        start = self.start_time(context)
+        if start is not None:
+            params["modifiedSince"] = brevo_time(start)
+        return params
+
+
+class ListContactsStream(_ModifiedSinceStream):
     """Members of each list (heavy: one paged walk per list), incremental per list on ``modifiedAt``."""
 
     name = "list_contacts"
@@ -174,14 +190,6 @@ class ListContactsStream(BrevoStream):
     is_sorted = False  # creation order, as for contacts
     page_size = 500
     selected_by_default = False  # heavy: select it explicitly
-
-    @override
-    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
-        params = super().get_url_params(context, next_page_token)
-        start = self.start_time(context)
-        if start is not None:
-            params["modifiedSince"] = brevo_time(start)
-        return params
 
 
 class FoldersStream(BrevoStream):
@@ -395,22 +403,6 @@ class CustomEventsStream(BrevoStream):
         row["event_key"] = synthetic_key(row.get("event_name"), row.get("event_date"), row.get("contact_id"),
                                          row.get("event_filter_id"), row.get("event_properties"))
         return row
-
-
-class _ModifiedSinceStream(BrevoStream):
-    """Ecommerce objects: incremental with ``modifiedSince`` (creation order, so not sorted)."""
-
-    primary_keys = ("id",)
-    replication_key = "modifiedAt"
-    is_sorted = False
-
-    @override
-    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
-        params = super().get_url_params(context, next_page_token)
-        start = self.start_time(context)
-        if start is not None:
-            params["modifiedSince"] = brevo_time(start)
-        return params
 
 
 class ProductsStream(_ModifiedSinceStream):
