@@ -57,6 +57,9 @@ def baselines(tmp_path_factory: pytest.TempPathFactory) -> Any:
                 pipe = P.Pipeline(vendor, sb.urls(), tmp_path_factory.mktemp(f"base-{vendor}-{scale}"))
                 run = pipe.run()
                 assert run.ok, run.explain()
+                # Source records that share one email (the sandbox's data does this on purpose).
+                emails = Counter(r["email"].lower() for r in pipe.mapped()
+                                 if r["_stream"].endswith("_contacts") and r.get("email"))
                 with sb.lock:
                     store = sb.vendors["brevo"].store()
             finally:
@@ -65,7 +68,8 @@ def baselines(tmp_path_factory: pytest.TempPathFactory) -> Any:
             assert view["duplicate_contacts"] == []
             assert view["contacts"], "the baseline moved no contact: the suite would prove nothing"
             assert view["events"], "the baseline moved no event: the suite would prove nothing"
-            cache[vendor, scale] = {"view": view, "rejects": reject_keys(run.rejects), "run": run}
+            cache[vendor, scale] = {"view": view, "rejects": reject_keys(run.rejects), "run": run,
+                                    "shared": {f"email:{e}" for e, n in emails.items() if n > 1}}
         return cache[vendor, scale]
 
     return get
@@ -117,6 +121,12 @@ def check_against_baseline(handle: Any, run: Any, base: dict[str, Any]) -> None:
     assert got["duplicate_contacts"] == [], "one identifier, two contacts"
     # Expected minus rejects: the same records rejected for the same reasons, none for faults.
     assert reject_keys(run.rejects) == base["rejects"]
+    # Where two source records share an email (the sandbox's data does that on purpose), the
+    # winner is whichever import Brevo applies last: concurrent imports, and retried ones, make
+    # that timing-dependent. Such contacts must exist; their attributes are not compared.
+    assert set(got["contacts"]) == set(want["contacts"]), P.diff_contacts(got["contacts"], want["contacts"])
+    got["contacts"] = {k: v for k, v in got["contacts"].items() if k not in base["shared"]}
+    want = {**want, "contacts": {k: v for k, v in want["contacts"].items() if k not in base["shared"]}}
     assert got["contacts"] == want["contacts"], P.diff_contacts(got["contacts"], want["contacts"])
     assert got["list_names"] == want["list_names"], "lists missing or created twice"
     missing = want["events"] - got["events"]
