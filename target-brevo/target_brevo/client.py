@@ -16,6 +16,7 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -82,6 +83,7 @@ class TokenBucket:
     stamp: float = field(default_factory=time.monotonic)
     blocked_until: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
         self.tokens = self.capacity
@@ -95,10 +97,12 @@ class TokenBucket:
         waited = 0.0
         while True:
             with self.lock:
-                now = time.monotonic()
+                now = self.clock()
                 self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate / self.per)
                 self.stamp = now
-                wait = max(self.blocked_until - now, 0.0)
+                wait = self.blocked_until - now
+                if wait < 1e-6:  # float residue: a tiny wait would spin without advancing time
+                    wait = 0.0
                 if not wait and self.tokens >= 1:
                     self.tokens -= 1
                     return waited
@@ -110,7 +114,7 @@ class TokenBucket:
     def block(self, seconds: float) -> None:
         """The server says the window is spent: send nothing more for ``seconds``."""
         with self.lock:
-            self.blocked_until = max(self.blocked_until, time.monotonic() + seconds)
+            self.blocked_until = max(self.blocked_until, self.clock() + seconds)
             self.tokens = 0.0
 
 
