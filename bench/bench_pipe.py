@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 import requests
+from common import catalog
+from common import start_sandbox as common_start
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
@@ -27,24 +29,9 @@ PACING = int(os.environ.get("BENCH_PIPE_PACING", "250000"))
 
 
 def start_sandbox(events: int, limits: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([str(BIN / "sandbox"), "serve", "--port", "0", "--vendors", "klaviyo,brevo",
-                             "--scale", f"small,profiles=2000,events={events}", "--rate-limits", limits],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout
-    return proc, json.loads(proc.stdout.readline())["sandbox"]
-
-
-def catalog_for(config: Path, streams: set[str], tmp: Path) -> Path:
-    out = subprocess.run([str(BIN / "tap-klaviyo"), "--config", str(config), "--discover"],
-                         capture_output=True, text=True, check=True).stdout
-    catalog = json.loads(out)
-    for entry in catalog["streams"]:
-        for md in entry["metadata"]:
-            if md["breadcrumb"] == []:
-                md["metadata"]["selected"] = entry["tap_stream_id"] in streams
-    path = tmp / "catalog.json"
-    path.write_text(json.dumps(catalog))
-    return path
+    proc, info = common_start("--vendors", "klaviyo,brevo", "--scale", f"small,profiles=2000,events={events}",
+                              "--rate-limits", limits)
+    return proc, info["sandbox"]
 
 
 class PeakRSS(threading.Thread):
@@ -75,9 +62,10 @@ def run_pipe(base: str, tmp: Path, *, dry_run: bool, streams: set[str]) -> dict:
     bcfg = tmp / "b.json"
     bcfg.write_text(json.dumps({"api_key": "sandbox-key", "api_url": base + "/brevo/v3", "dry_run": dry_run,
                                 "rejects_path": str(tmp / "rejects.jsonl"), "create_missing_attributes": True}))
-    catalog = catalog_for(kcfg, streams, tmp)
+    selected = tmp / "catalog.json"
+    selected.write_text(json.dumps(catalog(str(BIN / "tap-klaviyo"), kcfg, streams)))
     t0 = time.perf_counter()
-    tap = subprocess.Popen([str(BIN / "tap-klaviyo"), "--config", str(kcfg), "--catalog", str(catalog)],
+    tap = subprocess.Popen([str(BIN / "tap-klaviyo"), "--config", str(kcfg), "--catalog", str(selected)],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     mapper = subprocess.Popen([str(BIN / "map-brevo"), "--config", str(mcfg)], stdin=tap.stdout,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)

@@ -19,6 +19,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from common import catalog
+
 from tap_braze.streams import DEFAULT_USER_FIELDS
 
 SCALE = os.environ.get("BENCH_BRAZE_SCALE", "large")
@@ -66,13 +68,7 @@ def run() -> list[tuple[str, float]]:
             config.write_text(json.dumps({"api_key": "sandbox-key", "instance_url": url, "user_export_poll_seconds": 0.2,
                                           "user_export_segment_ids": [segment["id"]]}))
             tap = str(BIN / "tap-braze")
-            catalog = json.loads(subprocess.run([tap, "--config", str(config), "--discover"], capture_output=True,
-                                                text=True, check=True).stdout)
-            for entry in catalog["streams"]:
-                for md in entry["metadata"]:
-                    if not md["breadcrumb"]:
-                        md["metadata"]["selected"] = entry["tap_stream_id"] == "users"
-            Path(tmp, "catalog.json").write_text(json.dumps(catalog))
+            Path(tmp, "catalog.json").write_text(json.dumps(catalog(tap, config, {"users"})))
             before = _get(base + "/_sandbox/stats")["totals"].get("braze", 0)
             started = time.perf_counter()
             subprocess.run([tap, "--config", str(config), "--catalog", str(Path(tmp, "catalog.json"))],

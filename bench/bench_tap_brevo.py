@@ -19,6 +19,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from common import catalog
+
 CONTACTS = int(os.environ.get("BENCH_BREVO_CONTACTS", "100000"))
 BIN = Path(sys.executable).parent
 
@@ -27,16 +29,6 @@ def _get(url: str) -> dict:
     request = urllib.request.Request(url, headers={"api-key": "sandbox-key"})  # noqa: S310
     with urllib.request.urlopen(request, timeout=60) as r:  # noqa: S310
         return json.loads(r.read())
-
-
-def _catalog(tap: str, config: Path, streams: set[str] | None) -> dict:
-    catalog = json.loads(subprocess.run([tap, "--config", str(config), "--discover"], capture_output=True,
-                                        text=True, check=True).stdout)
-    for entry in catalog["streams"]:
-        for md in entry["metadata"]:
-            if not md["breadcrumb"]:
-                md["metadata"]["selected"] = streams is None or entry["tap_stream_id"] in streams
-    return catalog
 
 
 def _sync(tap: str, config: Path, catalog: Path) -> tuple[float, int]:
@@ -66,9 +58,9 @@ def run() -> list[tuple[str, float]]:
             config.write_text(json.dumps({"api_key": "sandbox-key", "api_url": url, "rate_limit_plan": "off",
                                           "start_date": "2000-01-01T00:00:00Z"}))
             tap = str(BIN / "tap-brevo")
-            Path(tmp, "contacts.json").write_text(json.dumps(_catalog(tap, config, {"contacts"})))
-            others = {s["tap_stream_id"] for s in _catalog(tap, config, None)["streams"]} - {"contacts", "list_contacts"}
-            Path(tmp, "others.json").write_text(json.dumps(_catalog(tap, config, others)))
+            Path(tmp, "contacts.json").write_text(json.dumps(catalog(tap, config, {"contacts"})))
+            others = {s["tap_stream_id"] for s in catalog(tap, config, None)["streams"]} - {"contacts", "list_contacts"}
+            Path(tmp, "others.json").write_text(json.dumps(catalog(tap, config, others)))
             before = _get(base + "/_sandbox/stats")["totals"].get("brevo", 0)
             elapsed, records = _sync(tap, config, Path(tmp, "contacts.json"))
             peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the tap: server not reaped

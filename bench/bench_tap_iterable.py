@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import requests
+from common import catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv" / "bin"
@@ -40,13 +41,8 @@ def _sync(base: str, url: str, tmp: Path) -> tuple[int, int, float, int]:
               "export_window_days": 30, "rate_limits": dict.fromkeys(BUCKETS, 1e9),
               "event_types": [s for s in STREAMS if s != "users"]}
     (tmp / "config.json").write_text(json.dumps(config))
-    catalog = json.loads(subprocess.run([_python(), "-m", "tap_iterable.tap", "--config", str(tmp / "config.json"),
-                                         "--discover"], capture_output=True, text=True, check=True).stdout)
-    for entry in catalog["streams"]:
-        for md in entry["metadata"]:
-            if md["breadcrumb"] == []:
-                md["metadata"]["selected"] = entry["tap_stream_id"] in STREAMS
-    (tmp / "catalog.json").write_text(json.dumps(catalog))
+    selected = catalog([_python(), "-m", "tap_iterable.tap"], tmp / "config.json", set(STREAMS))
+    (tmp / "catalog.json").write_text(json.dumps(selected))
     calls0 = _calls(base)
     t0 = time.perf_counter()
     proc = subprocess.Popen([_python(), "-m", "tap_iterable.tap", "--config", str(tmp / "config.json"),

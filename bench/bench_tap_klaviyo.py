@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import requests
+from common import catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv" / "bin"
@@ -50,13 +51,8 @@ def _run_stream(base: str, url: str, stream: str, tmp: Path) -> tuple[int, float
     config = {"private_api_key": "sandbox-key", "api_url": url, "pace_requests": False,
               "start_date": "2020-01-01T00:00:00Z", "events_window_days": 400}
     (tmp / "config.json").write_text(json.dumps(config))
-    catalog = json.loads(subprocess.run([_python(), "-m", "tap_klaviyo", "--config", str(tmp / "config.json"),
-                                         "--discover"], capture_output=True, text=True, check=True).stdout)
-    for entry in catalog["streams"]:
-        for md in entry["metadata"]:
-            if md["breadcrumb"] == []:
-                md["metadata"]["selected"] = entry["tap_stream_id"] == stream
-    (tmp / "catalog.json").write_text(json.dumps(catalog))
+    selected = catalog([_python(), "-m", "tap_klaviyo"], tmp / "config.json", {stream})
+    (tmp / "catalog.json").write_text(json.dumps(selected))
     calls0 = _calls(base)
     t0 = time.perf_counter()
     with open(os.devnull, "wb") as devnull:
