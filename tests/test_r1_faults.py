@@ -187,6 +187,8 @@ def test_one_fault_kind_at_scale(vendor: str, kind: str, make_sandbox: Any, base
         "slow": f"slow:3@0.05#4{src},slow:3@0.05#3{after}",
         "truncate": f"truncate@0.2{src},invalid_json@0.1{src},truncate@0.1{after}",
     }[kind]
+    if vendor == "iterable":  # test_iterable_list_users_non_text_body_is_retried
+        spec = spec.replace(f"invalid_json@0.1{src}", r"invalid_json@0.1~^/iterable/(?!api/lists/getUsers)")
     sb.faults(spec)
     run = P.Pipeline(vendor, sb.urls, tmp_path).run(timeout=600)
     check_against_baseline(sb, run, base)
@@ -283,3 +285,18 @@ def test_every_source_membership_lands_or_is_rejected(mode: str, make_sandbox: A
     held = {(c["email"], name) for c in view["contacts"].values() if c["email"] for name in c["lists"]}
     lost = wanted - held - rejected
     assert not lost, f"{len(lost)} of {len(wanted)} memberships neither in Brevo nor rejected, e.g. {sorted(lost)[:3]}"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "tap-iterable: ListUsersStream.get_records (streams.py) takes every line of a 200 from "
+    "/lists/getUsers as a member, even when the body is JSON (Content-Type application/json) "
+    "and not the documented plain-text list: the garbage line becomes a member record, which "
+    "target-brevo rejects as invalid_email, instead of the call being retried"))
+def test_iterable_list_users_non_text_body_is_retried(make_sandbox: Any, baselines: Any,
+                                                      tmp_path: Path) -> None:
+    base = baselines("iterable")
+    sb = make_sandbox(vendors=["iterable", "brevo"], seed=SEED)
+    sb.faults("invalid_json#1~^/iterable/api/lists/getUsers")
+    run = P.Pipeline("iterable", sb.urls, tmp_path).run()
+    assert sb.stats()["faults"]["total"] == 1
+    check_against_baseline(sb, run, base)
