@@ -103,8 +103,8 @@ class TokenBucket:
                 wait = self.blocked_until - now
                 if wait < 1e-6:  # float residue: a tiny wait would spin without advancing time
                     wait = 0.0
-                if not wait and self.tokens >= 1:
-                    self.tokens -= 1
+                if not wait and self.tokens >= 1 - 1e-9:  # (float residue again)
+                    self.tokens = max(self.tokens - 1, 0.0)
                     return waited
                 if not wait:
                     wait = (1 - self.tokens) * self.per / self.rate
