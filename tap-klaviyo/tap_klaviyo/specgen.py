@@ -60,7 +60,8 @@ _STR = {"type": ["string", "null"]}
 _DT = {"type": ["string", "null"], "format": "date-time"}
 # Fields the tap adds, with why: they are not in the spec's resource.
 TAP_FIELDS: dict[str, dict[str, Any]] = {
-    "events": {"metric_name": _STR, "profile_email": _STR},  # joined from included[]
+    # joined from included[]
+    "events": {"metric_name": _STR, "profile_email": _STR, "profile_phone_number": _STR, "profile_external_id": _STR},
     "campaigns": {"channel": _STR},  # the channel partition the campaign was listed under
     "list_members": {"list_id": {"type": "string"}, "profile_id": {"type": "string"}},  # the parent list
     "segment_members": {"segment_id": {"type": "string"}, "profile_id": {"type": "string"}},

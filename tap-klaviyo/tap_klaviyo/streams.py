@@ -127,7 +127,9 @@ class EventsStream(KlaviyoStream):
         include = ["metric"]
         if self.config.get("events_include_profile", True):
             include.append("profile")
-            params["fields[profile]"] = "email"  # only what the record carries: keeps pages small
+            # Only the identifiers the record carries (keeps pages small): a profile without an
+            # email is still reachable in Brevo by its phone number.
+            params["fields[profile]"] = "email,phone_number,external_id"
         params["include"] = ",".join(include)
         params["fields[metric]"] = "name"
         return params
@@ -138,7 +140,10 @@ class EventsStream(KlaviyoStream):
         metric = included.get(("metric", rec.get("metric_id")))
         rec["metric_name"] = (metric or {}).get("attributes", {}).get("name")
         profile = included.get(("profile", rec.get("profile_id")))
-        rec["profile_email"] = (profile or {}).get("attributes", {}).get("email")
+        attrs = (profile or {}).get("attributes", {})
+        rec["profile_email"] = attrs.get("email")
+        rec["profile_phone_number"] = attrs.get("phone_number")
+        rec["profile_external_id"] = attrs.get("external_id")
         return rec
 
     @override
