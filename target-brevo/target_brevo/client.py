@@ -143,7 +143,8 @@ class BrevoClient:
         self.buckets: dict[str, TokenBucket] = {}
         for name, (count, per) in BASE_RATES.items():
             per_second = (rates or {}).get(name)
-            self.buckets[name] = (TokenBucket(per_second, 1.0) if per_second
+            # float(): Meltano hands JSON numbers over as Decimal, which cannot mix with float time.
+            self.buckets[name] = (TokenBucket(float(per_second), 1.0) if per_second
                                   else TokenBucket(count * factor, per))
         self.calls: Counter[str] = Counter()
         self.throttled = 0

@@ -62,7 +62,8 @@ def as_date(value: Any) -> str:
         if m:
             if "T" in value and ("+" in value[10:] or "-" in value[10:] or value.endswith("Z")):
                 return parse_datetime(value).date().isoformat()
-            return m.group(1)
+            # The shape is not enough: 2026-02-30 and 2026-13-01 must not reach Brevo.
+            return date.fromisoformat(m.group(1)).isoformat()
     raise ValueError(f"{value!r} is not a date")
 
 

@@ -527,6 +527,8 @@ class EventsSink(BrevoSink):
             raise coerce.RejectError("invalid_event_name", f"event_name {name!r} must be 1-255 characters of "
                                                        "A-Z, a-z, 0-9, _ and -")
         ids_in = record.get("identifiers") or {}
+        if not isinstance(ids_in, dict):
+            raise coerce.RejectError("invalid_identifier", f"identifiers must be an object, got {ids_in!r}")
         ids: dict[str, Any] = {}
         if ids_in.get("email_id"):
             ids["email_id"] = coerce.email(ids_in["email_id"])
@@ -535,7 +537,11 @@ class EventsSink(BrevoSink):
         if ids_in.get("phone_id"):
             ids["phone_id"] = coerce.phone(str(ids_in["phone_id"]), self.country)
         if ids_in.get("contact_id") not in (None, ""):
-            ids["contact_id"] = int(ids_in["contact_id"])
+            try:
+                ids["contact_id"] = int(ids_in["contact_id"])
+            except (TypeError, ValueError):
+                raise coerce.RejectError("invalid_identifier",
+                                         f"contact_id {ids_in['contact_id']!r} is not a Brevo contact id") from None
         for k in ("whatsapp_id", "landline_number_id"):
             if ids_in.get(k):
                 ids[k] = str(ids_in[k])
@@ -562,7 +568,8 @@ class EventsSink(BrevoSink):
 
     def record_key(self, record: Any) -> Any:
         if isinstance(record, dict):
-            ids = record.get("identifiers") or {}
+            ids = record.get("identifiers")
+            ids = ids if isinstance(ids, dict) else {}
             who = next((ids[k] for k in ("email_id", "ext_id", "phone_id", "contact_id") if ids.get(k)), None)
             return f"{record.get('event_name')}|{who}|{record.get('event_date')}"
         return None

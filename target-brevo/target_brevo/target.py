@@ -253,6 +253,13 @@ class TargetBrevo(Target):
             raise RecordsWithoutSchemaException(f"input line {self.message_reader.line_no}: RECORD for stream "
                                                 f"{stream!r} before its SCHEMA")
         record = message_dict.get("record")
+        if not isinstance(record, dict):
+            # Not a record at all: a located reject instead of the SDK's TypeError deep inside.
+            line_no = self.message_reader.line_no
+            self.ledger.reject(stream, f"line:{line_no}", "malformed_record",
+                               f"input line {line_no}: RECORD's 'record' must be an object, got "
+                               f"{type(record).__name__}", record)
+            return
         sink = self._sinks_active.get(stream) if self._fast_path else None
         if (sink is not None and isinstance(record, dict) and len(maps) == 1
                 and type(maps[0]) is SameRecordTransform and maps[0].stream_alias == stream):
