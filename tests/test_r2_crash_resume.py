@@ -149,6 +149,11 @@ def test_import_mode_three_crashes_then_resume(make_sandbox: Any, tmp_path: Path
     rounds = crash_and_resume("klaviyo", sb, tmp_path / "crashed", kills=3, window=seconds, rng=rng)
     assert sum(r["killed"] for r in rounds) == 3
     check_same_as_uninterrupted(sb, want, rounds)
+    # Whatever the kill timing, the lists made from Klaviyo list/segment ids must have members.
+    member_lists = {name for name in want["list_names"] if len(name) == 6 and name.isalnum() and name.isupper()}
+    assert member_lists, "the Klaviyo list and segment memberships made no list"
+    members = [c for c in want["contacts"].values() if member_lists & set(c["lists"])]
+    assert members, "the uninterrupted run put nobody in the Klaviyo lists and segments"
 
 
 @pytest.mark.slow
