@@ -262,14 +262,7 @@ def test_braze_unparsable_json_is_retried(make_sandbox: Any, baselines: Any, tmp
     check_against_baseline(sb, run, base)
 
 
-@pytest.mark.parametrize("mode", [
-    "single",
-    pytest.param("auto", marks=pytest.mark.xfail(strict=True, reason=(
-        "target-brevo: list memberships sent while the contacts import is still running get "
-        "Brevo's 400 'Contact already in list and/or does not exist'; ListMembershipsSink.post "
-        "(sinks.py, the 'already in list' branch) counts them as accepted, so they are silently "
-        "lost (neither in Brevo nor in the rejects)"))),
-])
+@pytest.mark.parametrize("mode", ["single", "auto"])
 def test_every_source_membership_lands_or_is_rejected(mode: str, make_sandbox: Any, tmp_path: Path) -> None:
     """The computed expected set: each list membership the mapper emits is in Brevo, or rejected.
 

@@ -136,11 +136,6 @@ def test_three_crashes_then_resume(vendor: str, make_sandbox: Any, tmp_path: Pat
     check_same_as_uninterrupted(sb, want, rounds)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "target-brevo: list memberships sent while the contacts import is still running get Brevo's "
-    "400 'Contact already in list and/or does not exist', which ListMembershipsSink.post "
-    "(sinks.py) counts as accepted: the uninterrupted run silently loses them, a resumed run "
-    "(contacts imported by the killed run) keeps them, so the two stores differ"))
 def test_import_mode_three_crashes_then_resume(make_sandbox: Any, tmp_path: Path) -> None:
     """The default (asynchronous import) contacts path, Klaviyo's lists and segments."""
     want, seconds = uninterrupted("klaviyo", "tiny", tmp_path / "clean")

@@ -629,9 +629,21 @@ class EventsSink(BrevoSink):
 
 # --- list memberships ----------------------------------------------------------------------------
 class ListMembershipsSink(BrevoSink):
-    """Add/remove in chunks of 150; "already in list" is success."""
+    """Add/remove in chunks of 150, after the contacts they name exist.
+
+    Taps emit streams in name order, so memberships often arrive before their contacts (and an
+    import is asynchronous anyway). Batches are therefore deferred to the target's settle step,
+    which runs once pending imports are complete. Brevo answers a chunk in which nothing changed
+    with one ambiguous 400 ("already in list and/or does not exist"); those chunks are checked
+    against the list's members, so a missing contact is a reject, never a silent success.
+    """
 
     object_type = "list_memberships"
+    members_page = 500  # /contacts/lists/{id}/contacts maximum
+
+    def setup(self) -> None:
+        super().setup()
+        self._members: dict[tuple[int, str], set[str]] = {}
 
     def translate(self, record: dict) -> dict[str, Any] | None:
         action = record.get("action") or "add"
@@ -663,6 +675,10 @@ class ListMembershipsSink(BrevoSink):
         return None
 
     def send(self, items: list[tuple[dict, dict]]) -> None:
+        self.target.defer_memberships(self, items)
+
+    def send_now(self, items: list[tuple[dict, dict]]) -> None:
+        """Post deferred memberships (called by the target once imports are settled)."""
         groups: dict[tuple[int, str, str], list[tuple[dict, dict]]] = {}
         for it in items:
             m = it[1]
@@ -698,20 +714,54 @@ class ListMembershipsSink(BrevoSink):
                                      {kind: [m["value"] for _, m in chunk]})
         except BrevoError as exc:
             text = (exc.message or "").lower()
-            if exc.status == 400 and ("already in list" in text or "not in list" in text):
-                # Brevo answers 400 when nothing changed: every member already was (or was not) there.
+            if exc.status == 400 and action == "remove" and "not in list" in text:
+                # Nothing to remove: every one of them is already out of the list (or unknown).
                 self.ledger.accepted[self.stream_name] += len(chunk)
+                return
+            if exc.status == 400 and "already in list" in text:
+                # Nothing changed: each was already a member, or does not exist. Tell them apart.
+                members = self.members(list_id, kind)
+                for record, m in chunk:
+                    if str(m["value"]).lower() in members:
+                        self.ledger.accepted[self.stream_name] += 1
+                    else:
+                        self.reject(record, "contact_not_found", f"Brevo has no contact {m['value']} to add to "
+                                    f"list {list_id}", exc.body)
                 return
             for record, _ in chunk:
                 self.reject(record, f"brevo_{exc.code or exc.status}", exc.message, exc.body)
             return
         failure = {str(x).lower() for x in ((reply.json_body or {}).get("contacts") or {}).get("failure") or []}
+        known = self._members.get((list_id, kind))
         for record, m in chunk:
-            if str(m["value"]).lower() in failure:
+            value = str(m["value"]).lower()
+            if value in failure:
                 self.reject(record, "contact_not_found", f"Brevo has no contact {m['value']} to {action}",
                             reply.json_body)
             else:
                 self.ledger.accepted[self.stream_name] += 1
+                if known is not None:
+                    (known.add if action == "add" else known.discard)(value)
+
+    def members(self, list_id: int, kind: str) -> set[str]:
+        """The list's members as ``kind`` values (emails, extIds or ids), read once per run."""
+        key = (list_id, kind)
+        if key not in self._members:
+            found: set[str] = set()
+            offset = 0
+            while True:
+                body = self.client.get(f"/contacts/lists/{list_id}/contacts",
+                                       {"limit": self.members_page, "offset": offset}) or {}
+                for c in body.get("contacts") or []:
+                    value = {"emails": c.get("email"), "ids": c.get("id"),
+                             "extIds": (c.get("attributes") or {}).get("EXT_ID")}.get(kind)
+                    if value not in (None, ""):
+                        found.add(str(value).lower())
+                offset += self.members_page
+                if offset >= int(body.get("count") or 0):
+                    break
+            self._members[key] = found
+        return self._members[key]
 
 
 # --- ecommerce -----------------------------------------------------------------------------------

@@ -177,6 +177,9 @@ class TargetBrevo(Target):
                     description="Longest wait between polls (/processes is in the 100/h bucket)."),
         th.Property("import_timeout_seconds", th.NumberType, default=10800.0,
                     description="Give up on an import still running after this long."),
+        th.Property("memberships_buffer_rows", th.IntegerType, default=200_000,
+                    description="List memberships held until the contacts they name are imported; past "
+                                "this many they are sent early (pending imports are settled first)."),
         th.Property("max_pending_imports", th.IntegerType, default=4,
                     description="Imports in flight before the target waits for the oldest."),
         th.Property("rate_limit_plan", th.StringType, default="free",
@@ -218,6 +221,8 @@ class TargetBrevo(Target):
         self.account = Account(self.client if reads else None, cfg, self.ledger, self.logger)
         self.full_table_streams: set[str] = set(cfg.get("full_table_streams") or [])
         self.mirror_seen: dict[int, set[tuple[str, Any]]] = {}
+        self.deferred_memberships: list[tuple[Any, list]] = []
+        self.deferred_count = 0
         self.events_batch_unavailable = False
         self.message_reader.on_bad_line = self._bad_line
         self._fast_path = not cfg.get("flattening_enabled") and not cfg.get("add_record_metadata")
@@ -303,12 +308,28 @@ class TargetBrevo(Target):
         super()._write_state_message(state)
 
     def settle(self) -> None:
+        """Finish everything sent so far: open imports, their processes, then the memberships
+        that waited for those contacts to exist."""
+        self.settle_imports()
+        deferred, self.deferred_memberships = self.deferred_memberships, []
+        for sink, items in deferred:
+            sink.send_now(items)
+        self.ledger.flush()
+
+    def settle_imports(self) -> None:
         for sink in [*self._sinks_to_clear, *self._sinks_active.values()]:
             flush = getattr(sink, "flush_imports", None)
             if flush is not None:
                 flush()
         self.account.settle()
-        self.ledger.flush()
+
+    def defer_memberships(self, sink: Any, items: list) -> None:
+        """Hold list memberships until their contacts are imported (see ListMembershipsSink);
+        a bounded buffer, sent early once it holds ``memberships_buffer_rows``."""
+        self.deferred_memberships.append((sink, items))
+        self.deferred_count = sum(len(i) for _, i in self.deferred_memberships)
+        if self.deferred_count >= int(self.config.get("memberships_buffer_rows", 200_000)):
+            self.settle()
 
     def process_endofpipe(self) -> None:
         try:
