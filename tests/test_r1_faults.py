@@ -248,10 +248,6 @@ def test_braze_corrupt_export_file_is_downloaded_again(make_sandbox: Any, baseli
     check_against_baseline(sb, run, base)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "tap-braze: BrazeStream.call() (client.py) returns a 200 whose body is cut-off JSON with a "
-    "consistent length; the caller's .json() raises requests.JSONDecodeError (POST "
-    "/users/export/segment in streams.py) and the sync dies instead of retrying"))
 def test_braze_unparsable_json_is_retried(make_sandbox: Any, baselines: Any, tmp_path: Path) -> None:
     """A 200 whose JSON is cut off (length consistent) is retried like a 5xx."""
     base = baselines("braze")

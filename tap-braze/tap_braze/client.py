@@ -251,8 +251,19 @@ class BrazeStream(RESTStream[Any]):
         request = requests.Request(method, self.url_base + path, params=params, json=body,
                                    headers=self.http_headers).prepare()
         self._active = (group or self.rate_group, permission or self.permission)
+
+        def attempt(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
+            response = self._request(prepared, context)
+            # A 200 whose JSON does not parse (a cut or garbled body) is retried like a 5xx.
+            if "json" in response.headers.get("Content-Type", ""):
+                try:
+                    response.json()
+                except ValueError as exc:
+                    raise RetriableAPIError(f"unparsable JSON from {method} {path}", response) from exc
+            return response
+
         try:
-            return self.request_decorator(self._request)(request, None)
+            return self.request_decorator(attempt)(request, None)
         finally:
             self._active = None
 
