@@ -200,10 +200,6 @@ def test_one_fault_kind_at_scale(vendor: str, kind: str, make_sandbox: Any, base
     assert sb.stats()["faults"]["total"] > 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "target-brevo: a POST /contacts/lists whose response is lost (reset, timeout, truncated body) "
-    "is retried blindly, so Brevo ends up with the same list twice; the target should look the "
-    "name up again before re-creating it"))
 @pytest.mark.parametrize("kind", ["reset", pytest.param("slow:3", marks=pytest.mark.slow),
                                   pytest.param("truncate", marks=pytest.mark.slow)])
 def test_a_lost_create_response_does_not_duplicate_lists(kind: str, make_sandbox: Any, baselines: Any,

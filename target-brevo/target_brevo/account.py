@@ -140,8 +140,14 @@ class Account:
                         self.ledger.would["folders_created"] += 1
                     else:
                         assert self.client is not None
-                        self._folder_id = int(self.client.post("/contacts/folders", {"name": name}).json_body["id"])
+                        made = self.client.create("/contacts/folders", {"name": name}, lambda: self._find(
+                            "/contacts/folders", "folders", name))
+                        self._folder_id = int(made["id"])
             return self._folder_id
+
+    def _find(self, path: str, key: str, name: str) -> dict[str, Any] | None:
+        """A folder or list called ``name``, read afresh (after a create whose answer was lost)."""
+        return next((x for x in self._paged(path, key) if x.get("name") == name), None)
 
     def list_id(self, name: str, *, create: bool | None = None) -> int:
         """The id of the list called ``name``, created in the configured folder when allowed."""
@@ -157,7 +163,9 @@ class Account:
                 self.ledger.would["lists_created"] += 1
             else:
                 assert self.client is not None
-                lid = int(self.client.post("/contacts/lists", {"name": name, "folderId": folder}).json_body["id"])
+                made = self.client.create("/contacts/lists", {"name": name, "folderId": folder},
+                                          lambda: self._find("/contacts/lists", "lists", name))
+                lid = int(made["id"])
             self.log.info("created list %r (id %s) in folder %s", name, lid, folder)
             self.created_lists.append(name)
             self.lists[name] = lid

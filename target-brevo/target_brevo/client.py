@@ -49,6 +49,10 @@ def endpoint_name(method: str, path: str) -> str:
     return f"{method} " + re.sub(r"/(\d+|[^/]*(?:@|%40)[^/]*|%2B\d+|\+\d+)(?=/|$)", "/{id}", path)
 
 
+class AmbiguousWriteError(Exception):
+    """A write whose answer was lost: Brevo may or may not have applied it."""
+
+
 class BrevoError(Exception):
     """A Brevo error answer: status, code, message, body and ``sib-request-id``."""
 
@@ -186,9 +190,23 @@ class BrevoClient:
     def quote(identifier: str) -> str:
         return quote(str(identifier), safe="")
 
+    def create(self, path: str, body: Any, find: Callable[[], Any]) -> Any:
+        """A POST that creates something (a list, a folder). When its answer is lost after it was
+        sent, Brevo may have created it: look with ``find`` before creating it again."""
+        try:
+            return self.request("POST", path, body=body, ambiguous_ok=False).json_body
+        except AmbiguousWriteError as exc:
+            self.log.warning("%s: %s; checking whether it was created before retrying", path, exc)
+            found = find()
+            return found if found is not None else self.request("POST", path, body=body).json_body
+
     def request(self, method: str, path: str, *, body: Any = None,
-                params: dict[str, Any] | None = None) -> Reply:
-        """Send one API call, paced and retried; raise ``BrevoError`` on a final 4xx."""
+                params: dict[str, Any] | None = None, ambiguous_ok: bool = True) -> Reply:
+        """Send one API call, paced and retried; raise ``BrevoError`` on a final 4xx.
+
+        With ``ambiguous_ok=False``, a failure after the request may have been applied (dropped
+        connection, timeout, cut or garbled body) raises ``AmbiguousWriteError`` instead of resending.
+        """
         name = endpoint_name(method, urlsplit(path).path)
         bucket = self.buckets[bucket_for(path)]
         data = _encoder.encode(body) if body is not None else None
@@ -204,6 +222,8 @@ class BrevoClient:
                 raw = resp.content  # raises ChunkedEncodingError on a cut-off body
             except (requests.ConnectionError, requests.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
+                if not ambiguous_ok:
+                    raise AmbiguousWriteError(type(exc).__name__) from None
                 self._retry_or_fail(tries, name, f"{type(exc).__name__}")
                 continue
             self._adapt(bucket, resp)
@@ -226,6 +246,8 @@ class BrevoClient:
                 continue
             declared = resp.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) != len(raw):
+                if not ambiguous_ok:
+                    raise AmbiguousWriteError("truncated body")
                 self._retry_or_fail(tries, name, "truncated body")
                 continue
             parsed: Any = None
@@ -234,6 +256,8 @@ class BrevoClient:
                     parsed = _decoder.decode(raw)
                 except msgspec.DecodeError:
                     if status < 400:
+                        if not ambiguous_ok:
+                            raise AmbiguousWriteError("unparsable body") from None
                         self._retry_or_fail(tries, name, "unparsable body")
                         continue
                     parsed = raw.decode("utf-8", "replace")[:500]
