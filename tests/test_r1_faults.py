@@ -231,9 +231,6 @@ def test_braze_export_file_download_is_retried(kind: str, make_sandbox: Any, bas
     check_against_baseline(sb, run, base)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "tap-braze: an export file that arrives whole but is not a valid zip (corrupt object) raises "
-    "zipfile.BadZipFile from ExportDownloader.records (client.py) instead of being downloaded again"))
 def test_braze_corrupt_export_file_is_downloaded_again(make_sandbox: Any, baselines: Any,
                                                        tmp_path: Path) -> None:
     base = baselines("braze")

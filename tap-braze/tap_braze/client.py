@@ -385,9 +385,21 @@ class ExportDownloader:
             time.sleep(delay)
             delay = min(delay * 1.5, 60.0)
 
-    def records(self, url: str) -> Iterator[dict[str, Any]]:
+    def records(self, url: str, attempts: int = 3) -> Iterator[dict[str, Any]]:
         with tempfile.TemporaryFile(prefix="tap-braze-export-") as tmp:
-            self.wait_and_download(url, tmp)
+            for attempt in range(1, attempts + 1):
+                tmp.seek(0)
+                tmp.truncate()
+                self.wait_and_download(url, tmp)
+                tmp.seek(0)
+                # A whole download that is not a zip (a corrupt object) is fetched again; the
+                # file is only read once it opens, so no record is emitted twice.
+                if zipfile.is_zipfile(tmp):
+                    break
+                if attempt == attempts:
+                    raise FatalAPIError(f"Stream '{self.stream.name}': the export file is not a valid ZIP "
+                                        f"after {attempts} downloads")
+                self.stream.logger.warning("Export file is not a valid ZIP; downloading it again")
             tmp.seek(0)
             with zipfile.ZipFile(tmp) as zf:
                 for info in zf.infolist():
