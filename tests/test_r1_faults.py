@@ -274,11 +274,6 @@ def test_every_source_membership_lands_or_is_rejected(mode: str, make_sandbox: A
     assert not lost, f"{len(lost)} of {len(wanted)} memberships neither in Brevo nor rejected, e.g. {sorted(lost)[:3]}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "tap-iterable: ListUsersStream.get_records (streams.py) takes every line of a 200 from "
-    "/lists/getUsers as a member, even when the body is JSON (Content-Type application/json) "
-    "and not the documented plain-text list: the garbage line becomes a member record, which "
-    "target-brevo rejects as invalid_email, instead of the call being retried"))
 def test_iterable_list_users_non_text_body_is_retried(make_sandbox: Any, baselines: Any,
                                                       tmp_path: Path) -> None:
     base = baselines("iterable")

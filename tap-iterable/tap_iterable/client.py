@@ -299,6 +299,14 @@ class IterableStream(RESTStream[Any]):
         tries = int(self.config.get("max_retries", 6))
         for attempt in range(tries + 1):
             response = self.open_stream(url, params)
+            if "json" in response.headers.get("Content-Type", ""):
+                # The endpoint answers plain text; a JSON 200 is an error page, not members.
+                response.close()
+                if attempt == tries:
+                    raise FatalAPIError(f"{self.name}: {url} answered JSON, not the plain-text list")
+                self.logger.warning("%s: got a JSON body instead of plain text; retrying", self.name)
+                time.sleep(self.retry_wait(None, attempt))
+                continue
             try:
                 for index, line in enumerate(self.iter_lines(response)):
                     if index >= sent:
