@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 
 def start(scale: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "sandbox.cli", "serve", "--port", "0", "--scale", scale,
+    proc = subprocess.Popen([sys.executable, "-m", "sandbox.cli", "serve", "--port", "0", "--vendors", "klaviyo,brevo", "--scale", scale,
                              "--rate-limits", "off"], stdout=subprocess.PIPE, text=True)
     return proc, json.loads(proc.stdout.readline())["sandbox"]
 

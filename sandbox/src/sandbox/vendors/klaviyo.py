@@ -703,15 +703,26 @@ class Klaviyo(Vendor):
             return encode({**p, "attributes": attrs})
         return enc
 
-    def _profiles_by(self, key: str) -> list[tuple[datetime, int]]:
-        """Visible profiles as sorted (created|updated, index) pairs, cached until the clock moves."""
+    def _profiles_by(self, key: str) -> tuple[list[datetime], list[int]]:
+        """Visible profiles sorted by created|updated: (the times, the indexes), cached until the
+        clock moves, so a page costs a bisection, not a pass over every profile."""
         n = self.visible_profiles()
         ck = (key, n)
         got = self._sorted_cache.get(ck)
         if got is None:
             pos = 0 if key == "created" else 1
-            got = sorted((self._times(i)[pos], i) for i in range(n))
+            pairs = sorted((self._times(i)[pos], i) for i in range(n))
+            got = ([t for t, _ in pairs], [i for _, i in pairs])
             self._sorted_cache[ck] = got
+        return got
+
+    def _profiles_by_id(self) -> list[int]:
+        """Visible profile indexes in id order (ids are hashes: no profile is generated)."""
+        n = self.visible_profiles()
+        got = self._sorted_cache.get(("id", n))
+        if got is None:
+            got = sorted(range(n), key=self.profile_id)
+            self._sorted_cache[("id", n)] = got
         return got
 
     def h_profiles(self, req: Request) -> Response:
@@ -726,9 +737,8 @@ class Klaviyo(Vendor):
             if t.field in ("created", "updated") and not isinstance(t.value, datetime):
                 raise _bad_filter(f"{t.field} needs an unquoted datetime, got {t.value!r}")
         key = sort.lstrip("-") if sort.lstrip("-") in ("created", "updated") else "updated"
-        pairs = self._profiles_by(key)
-        keys = [p[0] for p in pairs]
-        lo, hi = 0, len(pairs)
+        keys, order = self._profiles_by(key)
+        lo, hi = 0, len(order)
         rest = []
         for t in terms:
             if t.field == key and t.op == "greater-than":
@@ -737,13 +747,17 @@ class Klaviyo(Vendor):
                 hi = min(hi, bisect.bisect_left(keys, t.value))
             else:
                 rest.append(t)
-        idx = [i for _, i in pairs[lo:hi]]
-        if rest:
-            idx = [i for i in idx if all(_match(t, self._profile_field(i, t.field)) for t in rest)]
-        if sort.lstrip("-") not in ("created", "updated"):
-            idx.sort(key=lambda i: str(self._profile_field(i, sort.lstrip("-")) or ""))
+        field = sort.lstrip("-")
+        if field == "id" and not rest and (lo, hi) == (0, len(order)):
+            idx = self._profiles_by_id()  # the default sort: cached, not re-sorted per page
+        else:
+            idx = order[lo:hi]  # a slice: a copy, so the cached order is never sorted in place
+            if rest:
+                idx = [i for i in idx if all(_match(t, self._profile_field(i, t.field)) for t in rest)]
+            if field not in ("created", "updated"):
+                idx.sort(key=lambda i: str(self._profile_field(i, field) or ""))
         if sort.startswith("-"):
-            idx.reverse()
+            idx = idx[::-1]  # a copy: the cached orders stay as they are
         return self.page(req, View(idx, self._profile_doc(req)))
 
     def _profile_field(self, i: int, name: str) -> Any:
