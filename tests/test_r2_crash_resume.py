@@ -16,32 +16,16 @@ lost.
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import pipeline as P  # noqa: N812 - tests/pipeline.py, on sys.path through tests/conftest.py
 import pytest
 
 from sandbox.app import Sandbox
 
-
-def _load_helpers() -> Any:
-    # pytest runs in importlib mode: the helper module is loaded by path, once per process.
-    name = "reliability_pipeline"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("pipeline.py"))
-        assert spec
-        assert spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-P = _load_helpers()
 SEED = 42
 
 
