@@ -6,7 +6,7 @@ The report gives the median of the runs for each figure, with the machine, date 
 
 from __future__ import annotations
 
-import importlib.util
+import json
 import os
 import platform
 import statistics
@@ -21,17 +21,34 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 
 
 def modules() -> list[Path]:
-    only = os.environ.get("BENCH_ONLY")
+    """All benchmarks, or those ``BENCH_ONLY`` names (comma-separated parts of their names)."""
+    only = [x for x in os.environ.get("BENCH_ONLY", "").split(",") if x]
     found = [HERE / "sandbox_throughput.py", *sorted(HERE.glob("bench_*.py"))]
-    return [p for p in found if not only or only in p.stem]
+    return [p for p in found if not only or any(o in p.stem for o in only)]
 
 
-def load(path: Path):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader
-    spec.loader.exec_module(module)
-    return module
+def run_isolated(path: Path) -> list[tuple[str, float]]:
+    """One run of one benchmark in a fresh process: peak-RSS figures read from
+    RUSAGE_CHILDREN then cover only that benchmark's own children."""
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import importlib.util as u; "
+            "s = u.spec_from_file_location('b', sys.argv[2]); m = u.module_from_spec(s); "
+            "s.loader.exec_module(m); print('BENCH-ROWS ' + json.dumps(m.run()))")
+    out = subprocess.run([sys.executable, "-c", code, str(HERE), str(path)], capture_output=True, text=True,
+                         check=False)
+    for line in out.stdout.splitlines():
+        if line.startswith("BENCH-ROWS "):
+            return [tuple(row) for row in json.loads(line[len("BENCH-ROWS "):])]
+    raise RuntimeError(f"{path.name} failed: {out.stderr.strip().splitlines()[-1:] or out.returncode}")
+
+
+def kept_rows(names: set[str]) -> list[str]:
+    """With BENCH_KEEP=1, the rows of benchmarks not run this time, from the current report."""
+    report = HERE / "RESULTS.md"
+    if not os.environ.get("BENCH_KEEP") or not report.exists():
+        return []
+    return [line for line in report.read_text().splitlines()
+            if line.startswith("| ") and not line.startswith(("| benchmark", "|---"))
+            and line.split("|")[1].strip() not in names]
 
 
 def machine() -> str:
@@ -54,12 +71,12 @@ def fmt(v: float) -> str:
 def main() -> int:
     results: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     failures = []
-    for path in modules():
-        module = load(path)
+    chosen = modules()
+    for path in chosen:
         for i in range(RUNS):
             t0 = time.time()
             try:
-                rows = module.run()
+                rows = run_isolated(path)
             except Exception as exc:  # one broken benchmark must not hide the others
                 failures.append(f"{path.name}: {type(exc).__name__}: {exc}")
                 break
@@ -79,6 +96,7 @@ def main() -> int:
         "| benchmark | figure | median | runs |",
         "|---|---|---:|---|",
     ]
+    lines += kept_rows({p.stem for p in chosen})
     for bench, figures in results.items():
         for name, values in figures.items():
             runs = ", ".join(fmt(v) for v in values)
